@@ -1,0 +1,119 @@
+"""Authmatech for Python: silent mobile-number verification, typed and async-first.
+
+A device proves it owns a number through its operator's network; your backend confirms it with
+one call::
+
+    import authmatech
+
+    async with authmatech.AsyncClient() as client:   # AUTHMATECH_CLIENT_ID / _API_KEY
+        result = await client.verify("+962791234567", proof, operator_id="ZAIN_JO")
+        if result.valid_number:
+            ...
+
+``authmatech.Client`` is the same surface, synchronous. ``authmatech.core`` is the sans-IO
+core for embedding in another SDK; ``authmatech.sandbox`` is a local emulator of the API.
+"""
+
+from . import _logging  # noqa: F401  (installs the NullHandler and the redaction filter)
+from ._async_client import AsyncClient
+from ._base_client import NOT_GIVEN, NotGiven
+from ._client import Client
+from ._version import __version__
+from .core import RetryPolicy, Timeout
+from .credentials import Credentials, Secret
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    AuthmatechError,
+    BadRequestError,
+    ConfigurationError,
+    CredentialScopeError,
+    FeatureNotEnabledError,
+    InsufficientBalanceError,
+    InvalidMobileNumberError,
+    NotFoundError,
+    RateLimitError,
+    RedirectError,
+    RequestValidationError,
+    ResponseValidationError,
+    ServerError,
+)
+from .models import (
+    Anomaly,
+    ApiResult,
+    Confidence,
+    ConnectIntegration,
+    Decision,
+    DetectAnalysis,
+    DeviceConsistency,
+    DeviceContext,
+    DeviceSignal,
+    GeneratedApiKey,
+    Message,
+    MessageType,
+    NetworkSignal,
+    OperatorConsistency,
+    RecommendedAction,
+    RiskLevel,
+    RotatedApiKey,
+    SdkSession,
+    ServiceType,
+    ShieldAssessment,
+    Signals,
+    TrustScore,
+    VerifyResult,
+)
+
+__all__ = [
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Anomaly",
+    "ApiResult",
+    "AsyncClient",
+    "AuthenticationError",
+    "AuthmatechError",
+    "BadRequestError",
+    "Client",
+    "Confidence",
+    "ConfigurationError",
+    "ConnectIntegration",
+    "CredentialScopeError",
+    "Credentials",
+    "Decision",
+    "DetectAnalysis",
+    "DeviceConsistency",
+    "DeviceContext",
+    "DeviceSignal",
+    "FeatureNotEnabledError",
+    "GeneratedApiKey",
+    "InsufficientBalanceError",
+    "InvalidMobileNumberError",
+    "Message",
+    "MessageType",
+    "NetworkSignal",
+    "NotFoundError",
+    "NotGiven",
+    "OperatorConsistency",
+    "RateLimitError",
+    "RecommendedAction",
+    "RedirectError",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "RetryPolicy",
+    "RiskLevel",
+    "RotatedApiKey",
+    "SdkSession",
+    "Secret",
+    "ServerError",
+    "ServiceType",
+    "ShieldAssessment",
+    "Signals",
+    "Timeout",
+    "TrustScore",
+    "VerifyResult",
+    "__version__",
+]

@@ -1,0 +1,309 @@
+"""One function per operation: validate the arguments, return a :class:`Call`.
+
+These are the embedders' API (``authmatech.core.verify(...)``) and what both clients call.
+Every check runs here, before anything is built or sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import cattrs
+
+from .. import models
+from .._convert import converter, to_wire
+from ..errors import RequestValidationError
+from ..models import ServiceType
+from ._operations import OPERATIONS
+from ._request import Call
+from ._validate import (
+    check_e164,
+    check_flag,
+    check_identifier,
+    check_instance,
+    check_mapping,
+    check_optional_text,
+    check_service_type,
+    check_text,
+)
+
+__all__ = [
+    "account_balance_history",
+    "account_products",
+    "account_usage",
+    "account_verifications",
+    "connect_create_integration",
+    "connect_start_import",
+    "detect_analyze",
+    "generate_api_key",
+    "register_sdk_session",
+    "rotate_api_key",
+    "rotate_client_key",
+    "rotate_client_key_by_id",
+    "shield_assess",
+    "stuck_plus_backfill",
+    "stuck_plus_journey",
+    "stuck_plus_overview",
+    "stuck_plus_reset",
+    "stuck_plus_reveal",
+    "stuck_plus_reveals",
+    "stuck_plus_sessions",
+    "trust_score",
+    "verify",
+    "verify_web",
+]
+
+QueryParams = Mapping[str, "str | int | bool"]
+
+
+def _without_none(**fields: Any) -> dict[str, Any]:
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _mask_query(mask_mobile: object) -> dict[str, str]:
+    return {"maskMobile": "true"} if check_flag(mask_mobile, "mask_mobile") else {}
+
+
+def _query(params: object) -> dict[str, str]:
+    if params is None:
+        return {}
+    mapping = check_mapping(params, "params")
+    query: dict[str, str] = {}
+    for key, value in mapping.items():
+        if isinstance(value, bool):
+            query[key] = "true" if value else "false"
+        elif isinstance(value, (str, int)):
+            query[key] = str(value)
+        else:
+            raise RequestValidationError(
+                f"params[{key!r}] must be a str, int or bool, not {type(value).__name__}"
+            )
+    return query
+
+
+def verify(
+    mobile_number: str,
+    encrypted_mobile_number: str,
+    *,
+    operator_id: str | None = None,
+    service_type: ServiceType | str | None = None,
+    sdk_session_id: str | None = None,
+    mask_mobile: bool = False,
+) -> Call[models.VerifyResult]:
+    """``POST /v1/api/verify``: does the customer control ``mobile_number``?
+
+    ``encrypted_mobile_number`` is the proof the device SDK obtained (its ``authmatechCode``),
+    passed through unchanged; ``operator_id`` is its ``MNOID``. Billable.
+    """
+    body = _without_none(
+        mobileNumber=check_e164(mobile_number),
+        encryptedMobileNumber=check_text(encrypted_mobile_number, "encrypted_mobile_number"),
+        operatorId=check_optional_text(operator_id, "operator_id", max_length=128),
+        serviceType=check_service_type(service_type),
+        sdkSessionId=check_optional_text(sdk_session_id, "sdk_session_id", max_length=256),
+    )
+    return Call(operation=OPERATIONS["verify"], query=_mask_query(mask_mobile), body=body)
+
+
+def verify_web(
+    transaction_id: str,
+    mobile_number: str,
+    *,
+    service_type: ServiceType | str | None = None,
+    mask_mobile: bool = False,
+) -> Call[models.VerifyResult]:
+    """``POST /v1/api/verify/{transactionId}``: the web variant, by transaction id. Billable."""
+    body = _without_none(
+        mobileNumber=check_e164(mobile_number), serviceType=check_service_type(service_type)
+    )
+    return Call(
+        operation=OPERATIONS["verify_web"],
+        path_params={"transactionId": check_identifier(transaction_id, "transaction_id")},
+        query=_mask_query(mask_mobile),
+        body=body,
+    )
+
+
+def register_sdk_session(
+    *,
+    sdk_session_id: str | None = None,
+    mno_id: str | None = None,
+    authmatech_code_present: bool | None = None,
+    authmatech_code_hash: str | None = None,
+    device_context: models.DeviceContext | None = None,
+) -> Call[models.SdkSession]:
+    """``POST /v1/api/sdk/session`` with the SDK token (the only call it may make).
+
+    Normally the device SDK makes this call; it is here for advanced and server-side flows.
+    """
+    request = models.SdkSessionRequest(
+        sdk_session_id=check_optional_text(sdk_session_id, "sdk_session_id", max_length=256),
+        mno_id=check_optional_text(mno_id, "mno_id", max_length=128),
+        authmatech_code_present=(
+            None
+            if authmatech_code_present is None
+            else check_flag(authmatech_code_present, "authmatech_code_present")
+        ),
+        authmatech_code_hash=check_optional_text(authmatech_code_hash, "authmatech_code_hash"),
+        device_context=(
+            None
+            if device_context is None
+            else check_instance(device_context, models.DeviceContext, "device_context")
+        ),
+    )
+    return Call(operation=OPERATIONS["sdk.register_session"], body=to_wire(request))
+
+
+def _signals(signals: object) -> dict[str, Any]:
+    if isinstance(signals, Mapping):
+        try:
+            signals = converter.structure(dict(signals), models.Signals)
+        except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+            reasons = (
+                "; ".join(cattrs.transform_error(exc))
+                if isinstance(exc, cattrs.BaseValidationError)
+                else str(exc)
+            )
+            raise RequestValidationError(
+                f"signals is not a valid camelCase signals object: {reasons}"
+            ) from None
+    parsed = check_instance(signals, models.Signals, "signals")
+    check_e164(parsed.mobile_number, "signals.mobile_number")
+    return to_wire(parsed)
+
+
+def trust_score(signals: models.Signals | Mapping[str, Any]) -> Call[models.TrustScore]:
+    """``POST /v1/api/trust/score``: a 0-100 trust score and a recommendation. Billable."""
+    return Call(operation=OPERATIONS["intelligence.trust_score"], body=_signals(signals))
+
+
+def shield_assess(signals: models.Signals | Mapping[str, Any]) -> Call[models.ShieldAssessment]:
+    """``POST /v1/api/shield/assess``: an inline ALLOW/CHALLENGE/REVIEW/BLOCK decision.
+    Billable."""
+    return Call(operation=OPERATIONS["intelligence.shield_assess"], body=_signals(signals))
+
+
+def detect_analyze(signals: models.Signals | Mapping[str, Any]) -> Call[models.DetectAnalysis]:
+    """``POST /v1/api/detect/analyze``: anomalies across time and accounts. Billable."""
+    return Call(operation=OPERATIONS["intelligence.detect_analyze"], body=_signals(signals))
+
+
+def rotate_api_key() -> Call[models.RotatedApiKey]:
+    """``POST /v1/api/me/api-key/rotate``: a new key for the caller; needs the client secret.
+    Never retried once sent."""
+    return Call(operation=OPERATIONS["account.rotate_api_key"], body={})
+
+
+def rotate_client_key() -> Call[models.RotatedApiKey]:
+    """``POST /v1/api/clients/rotate-key``: rotate by client; needs the client secret."""
+    return Call(operation=OPERATIONS["account.rotate_client_key"], body={})
+
+
+def rotate_client_key_by_id(client_id: str) -> Call[models.RotatedApiKey]:
+    """``POST /v1/api/clients/{clientId}/rotate-key`` (the dashboard's variant)."""
+    return Call(
+        operation=OPERATIONS["account.rotate_client_key_by_id"],
+        path_params={"clientId": check_identifier(client_id, "client_id")},
+        body={},
+    )
+
+
+def generate_api_key() -> Call[models.GeneratedApiKey]:
+    """``POST /v1/api/me/api-key/generate``: answers ``201`` with the new key; needs the client
+    secret (the contract leaves this call's credential open; see the docs)."""
+    return Call(operation=OPERATIONS["account.generate_api_key"], body={})
+
+
+def _read(name: str, params: QueryParams | None) -> Call[models.ApiResult]:
+    return Call(operation=OPERATIONS[name], query=_query(params))
+
+
+def account_products(params: QueryParams | None = None) -> Call[models.ApiResult]:
+    """``GET /v1/api/me/products``: which products are enabled for the account."""
+    return _read("account.products", params)
+
+
+def account_usage(params: QueryParams | None = None) -> Call[models.ApiResult]:
+    """``GET /v1/api/me/usage``: usage analytics (query parameters passed through)."""
+    return _read("account.usage", params)
+
+
+def account_verifications(params: QueryParams | None = None) -> Call[models.ApiResult]:
+    """``GET /v1/api/me/verifications``: verification history."""
+    return _read("account.verifications", params)
+
+
+def account_balance_history(params: QueryParams | None = None) -> Call[models.ApiResult]:
+    """``GET /v1/api/me/balance-history``: balance movements over time."""
+    return _read("account.balance_history", params)
+
+
+def stuck_plus_overview(params: QueryParams | None = None) -> Call[models.ApiResult]:
+    """``GET /v1/api/me/stuck-plus/overview``."""
+    return _read("stuck_plus.overview", params)
+
+
+def stuck_plus_sessions(params: QueryParams | None = None) -> Call[models.ApiResult]:
+    """``GET /v1/api/me/stuck-plus/sessions``."""
+    return _read("stuck_plus.sessions", params)
+
+
+def stuck_plus_reveals(params: QueryParams | None = None) -> Call[models.ApiResult]:
+    """``GET /v1/api/me/stuck-plus/reveals``: the reveal audit trail."""
+    return _read("stuck_plus.reveals", params)
+
+
+def _session_call(name: str, session_id: str, body: Mapping[str, Any] | None) -> Call[Any]:
+    return Call(
+        operation=OPERATIONS[name],
+        path_params={"sessionId": check_identifier(session_id, "session_id")},
+        body=body,
+    )
+
+
+def stuck_plus_journey(session_id: str) -> Call[models.ApiResult]:
+    """``GET /v1/api/me/stuck-plus/sessions/{sessionId}/journey``."""
+    return _session_call("stuck_plus.journey", session_id, None)
+
+
+def stuck_plus_reveal(session_id: str) -> Call[models.ApiResult]:
+    """``POST .../sessions/{sessionId}/reveal``: consumes credits and is audited; never retried
+    once sent."""
+    return _session_call("stuck_plus.reveal", session_id, {})
+
+
+def stuck_plus_reset(session_id: str) -> Call[models.ApiResult]:
+    """``POST .../sessions/{sessionId}/reset``."""
+    return _session_call("stuck_plus.reset", session_id, {})
+
+
+def stuck_plus_backfill(body: Mapping[str, Any] | None = None) -> Call[models.ApiResult]:
+    """``POST /v1/api/me/stuck-plus/backfill`` (its body is not published; passed through)."""
+    payload = {} if body is None else dict(check_mapping(body, "body"))
+    return Call(operation=OPERATIONS["stuck_plus.backfill"], body=payload)
+
+
+def connect_start_import(job_id: str, field_mappings: Mapping[str, Any]) -> Call[models.ApiResult]:
+    """``POST /v1/api/me/connect/import/start``: apply field mappings to an uploaded job."""
+    body = {
+        "jobId": check_text(job_id, "job_id", max_length=256),
+        "fieldMappings": dict(check_mapping(field_mappings, "field_mappings")),
+    }
+    return Call(operation=OPERATIONS["connect.start_import"], body=body)
+
+
+def connect_create_integration(
+    integration: models.ConnectIntegration,
+) -> Call[models.ApiResult]:
+    """``POST /v1/api/me/connect/integrations``: deliver matches to your CRM endpoint."""
+    item = check_instance(integration, models.ConnectIntegration, "integration")
+    check_text(item.display_name, "integration.display_name", max_length=100)
+    check_text(item.integration_type, "integration.integration_type", max_length=100)
+    if item.batch_size is not None and (
+        isinstance(item.batch_size, bool)
+        or not isinstance(item.batch_size, int)
+        or not 1 <= item.batch_size <= 2**31 - 1
+    ):
+        raise RequestValidationError("integration.batch_size must be a positive int")
+    return Call(operation=OPERATIONS["connect.create_integration"], body=to_wire(item))

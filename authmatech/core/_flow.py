@@ -1,0 +1,161 @@
+"""The call flow: the one retry loop, written once for the sync and the async client.
+
+Like httpx's ``Auth.auth_flow``, it is a generator. It yields *steps* and is sent their
+outcomes; it never does I/O, never sleeps and never reads a clock it was not given::
+
+    Authenticate(attempt)  -> send back the Credentials to use for this attempt
+    Send(request, timeout) -> send back the HttpResponse, or the AuthmatechError the
+                              transport raised (APIConnectionError, APITimeoutError, ...)
+    Sleep(seconds)         -> sleep, then send back None
+
+It returns the result (``StopIteration.value``) or raises the final error. Credentials are
+asked for before every attempt, so a key rotated or refreshed meanwhile is used by the retry;
+a 401 answered to a key that has since been replaced is sent once more with the new key (a 401
+means nothing was processed, so this is always safe).
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar, Union
+
+import attrs
+
+from ..credentials import Credentials
+from ..errors import APIStatusError, AuthenticationError, AuthmatechError
+from ._http import HttpRequest, HttpResponse, Timeout
+from ._request import DEFAULT_CONFIG, Call, ClientConfig
+from ._response import request_id_of
+from ._retry import RetryPolicy, retry_delay
+
+__all__ = ["Authenticate", "Clock", "Send", "Settings", "Sleep", "Step", "call_flow"]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("authmatech")
+
+
+@attrs.frozen(slots=True)
+class Authenticate:
+    """Ask the driver for the credentials of attempt ``attempt`` (1-based)."""
+
+    attempt: int
+
+
+@attrs.frozen(slots=True)
+class Send:
+    """Send ``request`` once with ``timeout`` (already capped by the call's deadline).
+
+    ``remaining`` is what is left of the deadline; a driver that can (the async one) stops the
+    attempt when it runs out and sends back an ``APITimeoutError``.
+    """
+
+    request: HttpRequest
+    timeout: Timeout
+    attempt: int
+    remaining: float
+
+
+@attrs.frozen(slots=True)
+class Sleep:
+    """Wait ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+Step = Union[Authenticate, Send, Sleep]  # noqa: UP007 (a runtime alias on Python 3.10)
+Outcome = Union[HttpResponse, AuthmatechError]  # noqa: UP007
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Clock:
+    """Time and chance, injected so that retry tests are exact and instant.
+
+    The defaults are supplied by the drivers (``time.monotonic``, ``time.time``); the core
+    itself never reads the clock.
+    """
+
+    monotonic: Callable[[], float]
+    wall: Callable[[], float]
+    random: Callable[[], float] = _random.random
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Settings:
+    """Per-client call settings, shared by every call of a client and its derived clients."""
+
+    config: ClientConfig = DEFAULT_CONFIG
+    timeout: Timeout = attrs.field(factory=Timeout)
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+
+
+def call_flow(call: Call[T], settings: Settings, clock: Clock) -> Generator[Step, Any, T]:
+    """Run ``call`` to completion: authenticate, send, parse, and retry as the policy allows."""
+    started = clock.monotonic()
+    deadline = started + settings.timeout.total
+    attempt = 0
+    retries = 0
+    fresh: Credentials | None = None
+    raced = False
+    while True:
+        attempt += 1
+        credentials: Credentials = fresh or (yield Authenticate(attempt))
+        fresh = None
+        request = call.build(credentials, settings.config)
+        sent_at = clock.monotonic()
+        remaining = deadline - sent_at
+        outcome: Outcome = yield Send(
+            request, settings.timeout.capped(remaining), attempt, remaining
+        )
+        elapsed_ms = (clock.monotonic() - sent_at) * 1000
+        if isinstance(outcome, HttpResponse):
+            _log(call, outcome.status_code, attempt, elapsed_ms, request_id_of(outcome.headers))
+            try:
+                return call.parse(outcome, now=clock.wall())
+            except APIStatusError as error:
+                failure: AuthmatechError = error
+        elif isinstance(outcome, AuthmatechError):
+            _log(call, type(outcome).__name__, attempt, elapsed_ms, None)
+            failure = outcome
+        else:
+            raise TypeError(
+                "a driver must send back an HttpResponse or an AuthmatechError, "
+                f"not {type(outcome).__name__}"
+            )
+        if isinstance(failure, AuthenticationError) and not raced:
+            raced = True
+            latest: Credentials = yield Authenticate(attempt + 1)
+            if latest.api_key != credentials.api_key:
+                fresh = latest
+                continue
+        remaining = deadline - clock.monotonic()
+        delay = retry_delay(
+            call.operation,
+            settings.retry,
+            failure,
+            retries,
+            remaining=remaining,
+            random=clock.random,
+        )
+        if delay is None:
+            raise failure
+        retries += 1
+        if delay > 0:
+            yield Sleep(delay)
+
+
+def _log(
+    call: Call[Any], status: int | str, attempt: int, elapsed_ms: float, request_id: str | None
+) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "%s %s -> %s (attempt %d, %.1f ms%s)",
+            call.operation.method,
+            call.operation.path,
+            status,
+            attempt,
+            elapsed_ms,
+            f", request id {request_id}" if request_id else "",
+        )

@@ -1,0 +1,103 @@
+"""The two values that cross the sans-IO boundary: what to send and what came back.
+
+Transports turn an :class:`HttpRequest` into an :class:`HttpResponse`; nothing else about HTTP
+leaks into or out of the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from ..errors import ConfigurationError
+
+__all__ = ["SECRET_HEADERS", "mask_headers", "HttpRequest", "HttpResponse", "Timeout"]
+
+#: Header names (lower-case) whose values are credentials and are masked wherever shown.
+SECRET_HEADERS = frozenset({"x-api-key", "x-sdk-token", "authorization", "cookie"})
+
+
+def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {
+        name: ("<masked>" if name.lower() in SECRET_HEADERS else value)
+        for name, value in headers.items()
+    }
+
+
+@attrs.frozen(slots=True, repr=False)
+class HttpRequest:
+    """A request ready to send: method, absolute URL, headers and an optional JSON body."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None = None
+
+    def __repr__(self) -> str:
+        body = "None" if self.body is None else f"<{len(self.body)} bytes>"
+        return (
+            f"HttpRequest(method={self.method!r}, url={self.url!r}, "
+            f"headers={mask_headers(self.headers)!r}, body={body})"
+        )
+
+
+def _lower_keys(headers: Mapping[str, str]) -> Mapping[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
+
+
+@attrs.frozen(slots=True, repr=False)
+class HttpResponse:
+    """A response as received: status code, headers (names lower-cased) and the raw body."""
+
+    status_code: int
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_lower_keys)
+    body: bytes = b""
+
+    def __repr__(self) -> str:
+        return f"HttpResponse(status_code={self.status_code}, body=<{len(self.body)} bytes>)"
+
+
+def _positive_or_none(name: str) -> Callable[[object, object, float], None]:
+    def check(instance: object, attribute: object, value: float) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigurationError(f"timeout {name} must be a number of seconds")
+        if not value > 0:
+            raise ConfigurationError(f"timeout {name} must be a positive number of seconds")
+
+    return check
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Timeout:
+    """Per-phase timeouts plus an overall deadline for one call, retries and sleeps included.
+
+    Every phase is finite by default: an API client that can hang forever is a bug.
+    """
+
+    connect: float = attrs.field(default=5.0, validator=_positive_or_none("connect"))
+    read: float = attrs.field(default=15.0, validator=_positive_or_none("read"))
+    write: float = attrs.field(default=15.0, validator=_positive_or_none("write"))
+    pool: float = attrs.field(default=5.0, validator=_positive_or_none("pool"))
+    total: float = attrs.field(default=60.0, validator=_positive_or_none("total"))
+
+    @classmethod
+    def of(cls, seconds: float) -> Timeout:
+        """Every phase set to ``seconds``; the overall deadline at least as long."""
+        phase = cls(connect=seconds, read=seconds, write=seconds, pool=seconds)
+        return attrs.evolve(phase, total=max(phase.total, seconds))
+
+    def capped(self, remaining: float) -> Timeout:
+        """The same phases, none longer than ``remaining`` seconds (the call's deadline)."""
+        if remaining >= max(self.connect, self.read, self.write, self.pool):
+            return self
+        floor = max(remaining, 0.001)
+        return Timeout(
+            connect=min(self.connect, floor),
+            read=min(self.read, floor),
+            write=min(self.write, floor),
+            pool=min(self.pool, floor),
+            total=self.total,
+        )

@@ -1,0 +1,201 @@
+"""One declarative spec per endpoint of the contract.
+
+Everything the rest of the library needs to know about an endpoint lives in its row here: how
+it is called, which credential it needs, whether it costs money, whether it is safe to send
+twice, and how its ``data`` becomes a result.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .. import models
+from .._convert import structure_result
+from ..credentials import Secret
+
+__all__ = ["OPERATIONS", "Auth", "Operation", "Replay"]
+
+T = TypeVar("T")
+
+
+class Auth(enum.Enum):
+    """Which credential header authenticates the call (``X-CLIENT-ID`` always travels too)."""
+
+    API_KEY = "API key"
+    SDK_TOKEN = "SDK token"
+
+
+class Replay(enum.Enum):
+    """May the request be sent again once it may have reached the server?"""
+
+    SAFE = "safe"
+    """Idempotent read: retry after any transient failure."""
+    UNSAFE = "unsafe"
+    """Billable or state-changing: retry once sent only if the caller opts in."""
+    NEVER = "never"
+    """Key rotation / generation, Stuck+ reveal: never sent twice, whatever the policy."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Operation(Generic[T]):
+    name: str
+    method: str
+    path: str
+    auth: Auth = Auth.API_KEY
+    needs_client_secret: bool = False
+    billable: bool = False
+    replay: Replay = Replay.UNSAFE
+    result: Callable[[Any, tuple[models.Message, ...]], T]
+
+    @property
+    def idempotent(self) -> bool:
+        return self.replay is Replay.SAFE
+
+
+def _typed(cls: type[T]) -> Callable[[Any, tuple[models.Message, ...]], T]:
+    def parse(data: Any, messages: tuple[models.Message, ...]) -> T:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"expected data to be an object, got {type(data).__name__}")
+        return structure_result(data, cls)
+
+    return parse
+
+
+def _new_key(*keys: str) -> Callable[[Any, tuple[models.Message, ...]], Secret]:
+    def parse(data: Any, messages: tuple[models.Message, ...]) -> Secret:
+        if isinstance(data, Mapping):
+            for key in keys:
+                value = data.get(key)
+                if isinstance(value, str) and value.strip():
+                    return Secret(value.strip())
+        raise TypeError(f"expected data.{keys[0]} to hold the new API key")
+
+    return parse
+
+
+_rotated = _new_key("newApiKey", "apiKey")
+_generated = _new_key("apiKey", "newApiKey")
+
+
+def _rotated_result(data: Any, messages: tuple[models.Message, ...]) -> models.RotatedApiKey:
+    return models.RotatedApiKey(api_key=_rotated(data, messages))
+
+
+def _generated_result(data: Any, messages: tuple[models.Message, ...]) -> models.GeneratedApiKey:
+    return models.GeneratedApiKey(api_key=_generated(data, messages))
+
+
+def _api_result(data: Any, messages: tuple[models.Message, ...]) -> models.ApiResult:
+    return models.ApiResult(data=data, messages=messages)
+
+
+def _op(name: str, method: str, path: str, result: Any, **flags: Any) -> Operation[Any]:
+    replay = Replay.SAFE if method == "GET" else flags.pop("replay", Replay.UNSAFE)
+    return Operation(name=name, method=method, path=path, result=result, replay=replay, **flags)
+
+
+_V1 = "/v1/api"
+_RAW = _api_result
+
+OPERATIONS: dict[str, Operation[Any]] = {
+    op.name: op
+    for op in (
+        _op("verify", "POST", f"{_V1}/verify", _typed(models.VerifyResult), billable=True),
+        _op(
+            "verify_web",
+            "POST",
+            f"{_V1}/verify/{{transactionId}}",
+            _typed(models.VerifyResult),
+            billable=True,
+        ),
+        _op(
+            "sdk.register_session",
+            "POST",
+            f"{_V1}/sdk/session",
+            _typed(models.SdkSession),
+            auth=Auth.SDK_TOKEN,
+        ),
+        _op(
+            "intelligence.trust_score",
+            "POST",
+            f"{_V1}/trust/score",
+            _typed(models.TrustScore),
+            billable=True,
+        ),
+        _op(
+            "intelligence.shield_assess",
+            "POST",
+            f"{_V1}/shield/assess",
+            _typed(models.ShieldAssessment),
+            billable=True,
+        ),
+        _op(
+            "intelligence.detect_analyze",
+            "POST",
+            f"{_V1}/detect/analyze",
+            _typed(models.DetectAnalysis),
+            billable=True,
+        ),
+        _op(
+            "account.rotate_client_key",
+            "POST",
+            f"{_V1}/clients/rotate-key",
+            _rotated_result,
+            needs_client_secret=True,
+            replay=Replay.NEVER,
+        ),
+        _op(
+            "account.rotate_client_key_by_id",
+            "POST",
+            f"{_V1}/clients/{{clientId}}/rotate-key",
+            _rotated_result,
+            needs_client_secret=True,
+            replay=Replay.NEVER,
+        ),
+        _op(
+            "account.rotate_api_key",
+            "POST",
+            f"{_V1}/me/api-key/rotate",
+            _rotated_result,
+            needs_client_secret=True,
+            replay=Replay.NEVER,
+        ),
+        _op(
+            "account.generate_api_key",
+            "POST",
+            f"{_V1}/me/api-key/generate",
+            _generated_result,
+            needs_client_secret=True,
+            replay=Replay.NEVER,
+        ),
+        _op("account.products", "GET", f"{_V1}/me/products", _RAW),
+        _op("account.usage", "GET", f"{_V1}/me/usage", _RAW),
+        _op("account.verifications", "GET", f"{_V1}/me/verifications", _RAW),
+        _op("account.balance_history", "GET", f"{_V1}/me/balance-history", _RAW),
+        _op("stuck_plus.overview", "GET", f"{_V1}/me/stuck-plus/overview", _RAW),
+        _op("stuck_plus.sessions", "GET", f"{_V1}/me/stuck-plus/sessions", _RAW),
+        _op(
+            "stuck_plus.journey",
+            "GET",
+            f"{_V1}/me/stuck-plus/sessions/{{sessionId}}/journey",
+            _RAW,
+        ),
+        _op(
+            "stuck_plus.reveal",
+            "POST",
+            f"{_V1}/me/stuck-plus/sessions/{{sessionId}}/reveal",
+            _RAW,
+            billable=True,
+            replay=Replay.NEVER,
+        ),
+        _op("stuck_plus.reset", "POST", f"{_V1}/me/stuck-plus/sessions/{{sessionId}}/reset", _RAW),
+        _op("stuck_plus.backfill", "POST", f"{_V1}/me/stuck-plus/backfill", _RAW),
+        _op("stuck_plus.reveals", "GET", f"{_V1}/me/stuck-plus/reveals", _RAW),
+        _op("connect.start_import", "POST", f"{_V1}/me/connect/import/start", _RAW),
+        _op("connect.create_integration", "POST", f"{_V1}/me/connect/integrations", _RAW),
+    )
+}

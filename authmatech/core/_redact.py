@@ -1,0 +1,45 @@
+"""Masking for anything that may reach a log, a repr or an error message.
+
+* secrets show as fingerprints (see :class:`~authmatech.Secret`);
+* secret headers (``X-API-KEY``, ``X-SDK-TOKEN``) show as ``<masked>``;
+* phone numbers keep the country prefix and the last two digits: ``+9627*****67``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from .._mask import mask_phone, redact_text
+from ..credentials import Secret
+from ._http import mask_headers
+
+__all__ = ["RedactionFilter", "mask_headers", "mask_phone", "redact_text"]
+
+
+class RedactionFilter(logging.Filter):
+    """Masks phone numbers and turns :class:`Secret` arguments into fingerprints.
+
+    Installed on the ``authmatech`` logger; add it to your own handlers too if you log
+    Authmatech values yourself.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and args:
+            record.args = tuple(_redact_arg(arg) for arg in args)
+        elif isinstance(args, Mapping) and args:
+            record.args = {key: _redact_arg(value) for key, value in args.items()}
+        if isinstance(record.msg, str):
+            record.msg = redact_text(record.msg)
+        return True
+
+
+def _redact_arg(value: object) -> object:
+    if isinstance(value, Secret):
+        return value.fingerprint
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, (int, float)):
+        return value
+    return redact_text(str(value))

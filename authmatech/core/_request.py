@@ -1,0 +1,183 @@
+"""Building requests: a :class:`Call` plus credentials and a :class:`ClientConfig` make an
+:class:`~authmatech.core.HttpRequest`.
+
+The credential-scope rules are enforced here, before anything can be sent:
+
+* the API key (with ``X-CLIENT-ID``) for every server API;
+* the SDK token (with ``X-CLIENT-ID``) for ``POST /v1/api/sdk/session`` only, and never
+  together with ``X-API-KEY``;
+* the client secret only as ``secretKey`` in the body of key rotation and generation.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import platform
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, urlencode, urlsplit
+
+import attrs
+
+from .._version import __version__
+from ..credentials import Credentials
+from ..errors import ConfigurationError, CredentialScopeError
+from ._http import HttpRequest, HttpResponse
+from ._operations import Auth, Operation
+from ._response import parse_response
+
+__all__ = ["DEFAULT_BASE_URL", "Call", "ClientConfig"]
+
+T = TypeVar("T")
+
+DEFAULT_BASE_URL = "https://service.authmatech.com"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"base_url must be a non-empty str such as {DEFAULT_BASE_URL!r}")
+    url = value.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError(f"base_url is not a valid URL ({exc})") from None
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigurationError(
+            f"base_url must look like {DEFAULT_BASE_URL!r}: an https:// URL with a host"
+        )
+    if parts.username or parts.password:
+        raise ConfigurationError(
+            "base_url must not carry user info; credentials travel only in headers"
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError("base_url must not have a query string or fragment")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigurationError(
+            "base_url must use https:// (plain http is allowed only for a loopback host such "
+            "as localhost or 127.0.0.1, e.g. the sandbox)"
+        )
+    del port
+    return url
+
+
+def _check_app_info(value: object) -> str | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > 200
+        or not value.isprintable()
+    ):
+        raise ConfigurationError(
+            "app_info must be a short printable str such as 'my-app/1.2' (at most 200 characters)"
+        )
+    return value.strip()
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ClientConfig:
+    """Where requests go and how they introduce themselves; validated once, reused per call."""
+
+    base_url: str = attrs.field(default=DEFAULT_BASE_URL, converter=_check_base_url)
+    app_info: str | None = attrs.field(default=None, converter=_check_app_info)
+    user_agent: str = attrs.field(init=False)
+    _headers: Mapping[str, str] = attrs.field(init=False, repr=False, alias="_headers")
+    _json_headers: Mapping[str, str] = attrs.field(init=False, repr=False, alias="_json_headers")
+
+    def __attrs_post_init__(self) -> None:
+        agent = f"authmatech-python/{__version__} python/{platform.python_version()}"
+        if self.app_info:
+            agent = f"{agent} {self.app_info}"
+        base = {"Accept": "application/json", "User-Agent": agent}
+        object.__setattr__(self, "user_agent", agent)
+        object.__setattr__(self, "_headers", base)
+        object.__setattr__(self, "_json_headers", {**base, "Content-Type": "application/json"})
+
+    def base_headers(self, has_body: bool) -> dict[str, str]:
+        """A fresh copy of the headers every request carries."""
+        return dict(self._json_headers if has_body else self._headers)
+
+
+DEFAULT_CONFIG = ClientConfig()
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@attrs.frozen(slots=True, kw_only=True, repr=False)
+class Call(Generic[T]):
+    """One validated operation, ready to be built (per attempt) and to parse its answer.
+
+    Embedders drive it with any HTTP library::
+
+        call = core.verify(mobile_number="+962791234567", encrypted_mobile_number=proof)
+        request = call.build(credentials)
+        result = call.parse(core.HttpResponse(status, headers, body))
+    """
+
+    operation: Operation[T]
+    path_params: Mapping[str, str] = attrs.field(factory=dict)
+    query: Mapping[str, str] = attrs.field(factory=dict)
+    body: Mapping[str, Any] | None = None
+    _target: str = attrs.field(init=False, alias="_target")
+    _encoded: bytes | None = attrs.field(init=False, alias="_encoded")
+
+    def __attrs_post_init__(self) -> None:
+        path = self.operation.path
+        for name, value in self.path_params.items():
+            path = path.replace(f"{{{name}}}", quote(value, safe=""))
+        if self.query:
+            path = f"{path}?{urlencode(self.query)}"
+        object.__setattr__(self, "_target", path)
+        encoded = None
+        if self.body is not None and not self.operation.needs_client_secret:
+            encoded = _encode(self.body)
+        object.__setattr__(self, "_encoded", encoded)
+
+    def __repr__(self) -> str:
+        return f"Call({self.operation.name!r}, {self.operation.method} {self.operation.path})"
+
+    def build(self, credentials: Credentials, config: ClientConfig = DEFAULT_CONFIG) -> HttpRequest:
+        """The request for one attempt. Raises ``CredentialScopeError`` before any I/O if the
+        credentials cannot authenticate this operation."""
+        op = self.operation
+        if credentials.client_id is None:
+            raise CredentialScopeError(op.name, "client ID", credentials.held())
+        body = self._encoded
+        if op.needs_client_secret:
+            if credentials.client_secret is None:
+                raise CredentialScopeError(op.name, "client secret", credentials.held())
+            body = _encode({**(self.body or {}), "secretKey": credentials.client_secret.reveal()})
+        headers = config.base_headers(body is not None)
+        headers["X-CLIENT-ID"] = credentials.client_id
+        if op.auth is Auth.API_KEY:
+            if credentials.api_key is None:
+                raise CredentialScopeError(op.name, "API key", credentials.held())
+            headers["X-API-KEY"] = credentials.api_key.reveal()
+        else:
+            if credentials.sdk_token is None:
+                raise CredentialScopeError(op.name, "SDK token", credentials.held())
+            headers["X-SDK-TOKEN"] = credentials.sdk_token.reveal()
+        return HttpRequest(
+            method=op.method, url=config.base_url + self._target, headers=headers, body=body
+        )
+
+    def parse(self, response: HttpResponse, *, now: float | None = None) -> T:
+        """The result model, or the matching :class:`~authmatech.APIStatusError` /
+        :class:`~authmatech.ResponseValidationError`. Pass ``now`` (``time.time()``) to honour a
+        ``Retry-After`` given as an HTTP date."""
+        return parse_response(self.operation, response, now=now)

@@ -1,0 +1,250 @@
+"""Parsing responses: an :class:`~authmatech.core.HttpResponse` becomes a result model or the
+right exception.
+
+The status code classifies, the envelope explains: a 503 from a proxy with an HTML body is still
+a :class:`ServerError`; only a 2xx whose body is not the envelope is a
+:class:`ResponseValidationError`. ``success: false`` on a 2xx is an :class:`APIStatusError`.
+The body is parsed as JSON whatever the ``Content-Type`` says (the service answers ``*/*``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import cattrs
+
+from .._convert import converter
+from ..errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    FeatureNotEnabledError,
+    InsufficientBalanceError,
+    InvalidMobileNumberError,
+    NotFoundError,
+    RateLimitError,
+    RedirectError,
+    ResponseValidationError,
+    ServerError,
+)
+from ..models import Message
+from ._http import HttpResponse
+from ._operations import Operation
+from ._redact import redact_text
+
+__all__ = ["parse_response", "parse_retry_after", "request_id_of"]
+
+T = TypeVar("T")
+
+_REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id", "x-amzn-requestid")
+_MAX_MESSAGE = 500
+
+_AUTH_HINT = (
+    "check that X-API-KEY and X-CLIENT-ID are the pair copied from the dashboard, with no "
+    "surrounding quotes, whitespace or line breaks (the usual cause of persistent 401s); "
+    "the SDK token is accepted only by POST /v1/api/sdk/session"
+)
+_SECRET_HINT = "check the client secret (it is not the API key)"
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value[:128]
+    return None
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: a number of seconds, or an HTTP date (then ``now``,
+    the current Unix time, is needed). ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if seconds >= 0 and seconds != float("inf") else None
+    if now is None:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def parse_response(
+    operation: Operation[T], response: HttpResponse, *, now: float | None = None
+) -> T:
+    """The operation's result, or raise the exception the response stands for.
+
+    ``now`` (Unix time) lets a ``Retry-After`` given as an HTTP date be turned into seconds.
+    """
+    status = response.status_code
+    if 200 <= status < 300:
+        envelope = _envelope(response)
+        if envelope is None:
+            if status == 204:
+                return _result(operation, None, (), response)
+            raise _invalid(response, "the body is empty")
+        success, messages, data = envelope
+        if success is False:
+            raise _status_error(response, messages, operation, now)
+        return _result(operation, data, messages, response)
+    if 300 <= status < 400:
+        raise _redirect(response)
+    envelope = _envelope(response, strict=False)
+    messages = envelope[1] if envelope else ()
+    raise _status_error(response, messages, operation, now, enveloped=envelope is not None)
+
+
+def _result(
+    operation: Operation[T], data: Any, messages: tuple[Message, ...], response: HttpResponse
+) -> T:
+    try:
+        return operation.result(data, messages)
+    except (TypeError, ValueError, KeyError, cattrs.BaseValidationError) as exc:
+        why = f"data does not match {operation.name}'s result: {_why(exc)}"
+        raise _invalid(response, why) from None
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc))[:_MAX_MESSAGE]
+    return str(exc)[:_MAX_MESSAGE]
+
+
+def _envelope(
+    response: HttpResponse, strict: bool = True
+) -> tuple[bool, tuple[Message, ...], Any] | None:
+    """``(success, messages, data)``, ``None`` for an empty body; raises if ``strict`` and the
+    body is not the envelope (otherwise returns ``None`` for that too)."""
+    if not response.body.strip():
+        return None
+    try:
+        document = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        if strict:
+            raise _invalid(response, "the body is not JSON") from None
+        return None
+    if not isinstance(document, dict) or type(document.get("success")) is not bool:
+        if strict:
+            raise _invalid(response, "the body is not the {success, messages, data} envelope")
+        return None
+    messages = _messages(document.get("messages"))
+    return document["success"], messages, document.get("data")
+
+
+def _messages(raw: Any) -> tuple[Message, ...]:
+    if not isinstance(raw, list):
+        return ()
+    parsed: list[Message] = []
+    for item in raw:
+        try:
+            parsed.append(converter.structure(item, Message))
+        except (TypeError, ValueError, cattrs.BaseValidationError):
+            continue
+    return tuple(parsed)
+
+
+def _invalid(response: HttpResponse, why: str) -> ResponseValidationError:
+    return ResponseValidationError(
+        f"unexpected response to a {response.status_code}: {why}",
+        status_code=response.status_code,
+        request_id=request_id_of(response.headers),
+    )
+
+
+def _redirect(response: HttpResponse) -> RedirectError:
+    return RedirectError(
+        "the server answered a redirect; redirects are never followed so that credentials "
+        "never leave the configured host: check base_url",
+        status_code=response.status_code,
+        request_id=request_id_of(response.headers),
+    )
+
+
+def _first(messages: tuple[Message, ...]) -> tuple[str | None, str | None]:
+    for item in messages:
+        if item.code or item.message:
+            return item.code, item.message
+    return None, None
+
+
+def _status_error(
+    response: HttpResponse,
+    messages: tuple[Message, ...],
+    operation: Operation[Any],
+    now: float | None,
+    *,
+    enveloped: bool = True,
+) -> APIStatusError:
+    status = response.status_code
+    code, text = _first(messages)
+    text = redact_text(text[:_MAX_MESSAGE]) if text else None
+    if not enveloped:
+        text = f"{_reason(status)} (the body was not the JSON envelope)"
+    message = text or _reason(status)
+    common: dict[str, Any] = {
+        "status_code": status,
+        "code": code,
+        "messages": messages,
+        "request_id": request_id_of(response.headers),
+    }
+    if status == 429:
+        return RateLimitError(
+            message,
+            retry_after=parse_retry_after(response.headers.get("retry-after"), now),
+            **common,
+        )
+    if status == 401:
+        hint = _SECRET_HINT if operation.needs_client_secret else _AUTH_HINT
+        return AuthenticationError(f"{message}: {hint}", **common)
+    cls = _error_class(status, code, text)
+    return cls(message, **common)
+
+
+def _error_class(status: int, code: str | None, text: str | None) -> Callable[..., APIStatusError]:
+    if status == 400:
+        lowered = (text or "").lower()
+        if code == "INVALID_MOBILE_NUMBER":
+            return InvalidMobileNumberError
+        if "not enabled" in lowered:
+            return FeatureNotEnabledError
+        if "balance" in lowered:
+            return InsufficientBalanceError
+        return BadRequestError
+    if status == 404:
+        return NotFoundError
+    if status >= 500:
+        return ServerError
+    return APIStatusError
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+
+def _reason(status: int) -> str:
+    return _REASONS.get(status, f"HTTP {status}")

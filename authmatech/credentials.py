@@ -1,0 +1,190 @@
+"""Secrets and the credentials a client holds.
+
+A :class:`Secret` never shows its value in ``repr``/``str``: only a short SHA-256 fingerprint,
+which is enough to tell two keys apart in logs. :class:`Credentials` applies the hygiene rules
+the docs give for "persistent 401s" (stray whitespace, line breaks, quotes) once, at the edge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+
+import attrs
+
+from .errors import ConfigurationError
+
+__all__ = ["Credentials", "Secret", "clean_credential"]
+
+ENV_CLIENT_ID = "AUTHMATECH_CLIENT_ID"
+ENV_API_KEY = "AUTHMATECH_API_KEY"
+ENV_CLIENT_SECRET = "AUTHMATECH_CLIENT_SECRET"
+ENV_SDK_TOKEN = "AUTHMATECH_SDK_TOKEN"
+
+_MAX_CREDENTIAL_LENGTH = 4096
+
+
+class Secret:
+    """A secret string that shows only its fingerprint.
+
+    >>> key = Secret("sk_live_123")
+    >>> key
+    Secret('sha256:7a7d3b1f5c88')
+    >>> key.reveal()
+    'sk_live_123'
+    """
+
+    __slots__ = ("_fingerprint", "_value")
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise ConfigurationError(f"a Secret wraps a str, not {type(value).__name__}")
+        self._value = value
+        self._fingerprint = "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
+
+    def reveal(self) -> str:
+        """The raw value. Call it only where the value must travel (a header, a body)."""
+        return self._value
+
+    @property
+    def fingerprint(self) -> str:
+        """``sha256:`` and the first 12 hex digits of the value's SHA-256: safe to log."""
+        return self._fingerprint
+
+    def __repr__(self) -> str:
+        return f"Secret({self._fingerprint!r})"
+
+    def __str__(self) -> str:
+        return self._fingerprint
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Secret):
+            return hmac.compare_digest(self._value.encode(), other._value.encode())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fingerprint)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("Secret refuses to be pickled; pass the raw value explicitly if you must")
+
+
+def clean_credential(value: str | Secret, name: str) -> str:
+    """Return the credential without surrounding whitespace, or raise ``ConfigurationError``.
+
+    ``name`` (an argument or environment variable) is the only thing the message repeats; the
+    value never appears in it.
+    """
+    raw = value.reveal() if isinstance(value, Secret) else value
+    if not isinstance(raw, str):
+        raise ConfigurationError(f"{name} must be a str or a Secret, not {type(raw).__name__}")
+    cleaned = raw.strip()
+    if not cleaned:
+        raise ConfigurationError(f"{name} is empty; copy it again from the Authmatech dashboard")
+    if len(cleaned) > _MAX_CREDENTIAL_LENGTH:
+        raise ConfigurationError(
+            f"{name} is {len(cleaned)} characters long, more than any Authmatech credential; "
+            "check that the right value was copied"
+        )
+    if len(cleaned) >= 2 and cleaned[0] == cleaned[-1] and cleaned[0] in "\"'`":
+        raise ConfigurationError(
+            f"{name} is wrapped in quotes; remove them (the value must contain only the key)"
+        )
+    if cleaned[0] in "\"'`" or cleaned[-1] in "\"'`":
+        raise ConfigurationError(
+            f"{name} starts or ends with a quote character; remove it (the value must contain "
+            "only the key)"
+        )
+    for char in cleaned:
+        if char.isspace():
+            raise ConfigurationError(
+                f"{name} contains whitespace or a line break inside it; a copy-paste error is "
+                "the usual cause of persistent 401s: copy it again from the dashboard"
+            )
+        if not char.isprintable():
+            raise ConfigurationError(
+                f"{name} contains a control or non-printable character; copy it again from the "
+                "dashboard"
+            )
+    return cleaned
+
+
+def _to_secret(value: str | Secret | None, name: str) -> Secret | None:
+    if value is None:
+        return None
+    cleaned = clean_credential(value, name)
+    if isinstance(value, Secret) and value.reveal() == cleaned:
+        return value
+    return Secret(cleaned)
+
+
+def _api_key(value: str | Secret | None) -> Secret | None:
+    return _to_secret(value, "api_key")
+
+
+def _sdk_token(value: str | Secret | None) -> Secret | None:
+    return _to_secret(value, "sdk_token")
+
+
+def _client_secret(value: str | Secret | None) -> Secret | None:
+    return _to_secret(value, "client_secret")
+
+
+def _client_id(value: str | None) -> str | None:
+    return None if value is None else clean_credential(value, "client_id")
+
+
+@attrs.frozen(slots=True)
+class Credentials:
+    """What a client may authenticate with; which one travels is decided per operation.
+
+    Arguments may be ``str`` or :class:`Secret`; they are cleaned (surrounding whitespace and
+    line breaks removed) and checked (quotes, inner whitespace, control characters refused).
+    """
+
+    client_id: str | None = attrs.field(default=None, converter=_client_id)
+    api_key: Secret | None = attrs.field(default=None, converter=_api_key, kw_only=True)
+    sdk_token: Secret | None = attrs.field(default=None, converter=_sdk_token, kw_only=True)
+    client_secret: Secret | None = attrs.field(default=None, converter=_client_secret, kw_only=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """Read ``AUTHMATECH_CLIENT_ID``, ``_API_KEY``, ``_CLIENT_SECRET`` and ``_SDK_TOKEN``.
+
+        Unset or empty variables are ``None``. Errors name the variable, never its value.
+        """
+        env = os.environ if environ is None else environ
+        values = {
+            field: _env_value(env, variable)
+            for field, variable in (
+                ("client_id", ENV_CLIENT_ID),
+                ("api_key", ENV_API_KEY),
+                ("sdk_token", ENV_SDK_TOKEN),
+                ("client_secret", ENV_CLIENT_SECRET),
+            )
+        }
+        return cls(
+            values["client_id"],
+            api_key=values["api_key"],
+            sdk_token=values["sdk_token"],
+            client_secret=values["client_secret"],
+        )
+
+    def held(self) -> tuple[str, ...]:
+        """Names of the credentials present, for error messages."""
+        names = (
+            ("client ID", self.client_id),
+            ("API key", self.api_key),
+            ("SDK token", self.sdk_token),
+            ("client secret", self.client_secret),
+        )
+        return tuple(name for name, value in names if value is not None)
+
+
+def _env_value(env: Mapping[str, str], variable: str) -> str | None:
+    value = env.get(variable)
+    if value is None or not value.strip():
+        return None
+    return clean_credential(value, variable)

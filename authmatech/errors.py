@@ -1,0 +1,195 @@
+"""The exception hierarchy.
+
+Like h11's local/remote split, errors say whose side the problem is on:
+
+* raised **before any I/O** because of the caller's input or configuration:
+  :class:`ConfigurationError`, :class:`CredentialScopeError`, :class:`RequestValidationError`;
+* raised **in transit**: :class:`APIConnectionError` / :class:`APITimeoutError`, whose
+  ``maybe_processed`` tells whether the server may have acted (and billed);
+* raised **because of the server's answer**: :class:`APIStatusError` and its subclasses, or
+  :class:`ResponseValidationError` when the body is not the documented envelope.
+
+No message ever contains a secret: credentials are named, never echoed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import Message
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "AuthmatechError",
+    "BadRequestError",
+    "ConfigurationError",
+    "CredentialScopeError",
+    "FeatureNotEnabledError",
+    "InsufficientBalanceError",
+    "InvalidMobileNumberError",
+    "NotFoundError",
+    "RateLimitError",
+    "RedirectError",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "ServerError",
+]
+
+
+class AuthmatechError(Exception):
+    """Base class of every exception this library raises on purpose."""
+
+
+class ConfigurationError(AuthmatechError):
+    """Bad or missing configuration (credentials, base URL, timeouts), found before any I/O."""
+
+
+class CredentialScopeError(ConfigurationError):
+    """The operation needs a credential the caller does not hold, or may not use.
+
+    Carries the operation, the credential it needs and the names (never the values) of the
+    credentials held, so the fix is obvious from the message alone.
+    """
+
+    def __init__(self, operation: str, required: str, held: Sequence[str]) -> None:
+        self.operation = operation
+        self.required = required
+        self.held = tuple(held)
+        holding = ", ".join(self.held) if self.held else "no credentials"
+        super().__init__(
+            f"{operation} needs the {required}, but this client holds {holding}. "
+            f"Pass {_HOW_TO_PASS.get(required, required)} when creating the client."
+        )
+
+
+_HOW_TO_PASS = {
+    "API key": "api_key=... (or set AUTHMATECH_API_KEY)",
+    "SDK token": "sdk_token=... (or set AUTHMATECH_SDK_TOKEN)",
+    "client secret": "client_secret=... (or set AUTHMATECH_CLIENT_SECRET)",
+    "client ID": "client_id=... (or set AUTHMATECH_CLIENT_ID)",
+}
+
+
+class RequestValidationError(AuthmatechError, ValueError):
+    """An argument is invalid (e.g. a number that is not E.164); nothing was sent."""
+
+
+class APIConnectionError(AuthmatechError):
+    """The request failed in transit.
+
+    ``maybe_processed`` is ``False`` only when nothing can have reached the server (connection
+    refused, connect or pool timeout); otherwise the server may have acted on the request, and a
+    billable call may have been charged.
+    """
+
+    def __init__(self, message: str, *, maybe_processed: bool) -> None:
+        super().__init__(message)
+        self.maybe_processed = maybe_processed
+
+
+class APITimeoutError(APIConnectionError):
+    """A timeout (connect, read, write, pool, or the call's overall deadline) expired."""
+
+
+class APIStatusError(AuthmatechError):
+    """The server answered with an error: a non-2xx status or ``success: false``."""
+
+    #: Whether the server may have acted on the request before failing.
+    maybe_processed: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        messages: Sequence[Message] = (),
+        request_id: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.messages = tuple(messages)
+        self.request_id = request_id
+        parts = [f"{status_code}"]
+        if code:
+            parts.append(f"[{code}]")
+        parts.append(message)
+        if request_id:
+            parts.append(f"(request id {request_id})")
+        super().__init__(" ".join(parts))
+
+
+class RedirectError(APIStatusError):
+    """The server answered a 3xx. Redirects are never followed, so credentials never leave the
+    configured host."""
+
+
+class BadRequestError(APIStatusError):
+    """400: missing or invalid fields, a product not enabled, or balance exhausted."""
+
+
+class InvalidMobileNumberError(BadRequestError):
+    """400 with code ``INVALID_MOBILE_NUMBER``: the number is not valid E.164."""
+
+
+class FeatureNotEnabledError(BadRequestError):
+    """400: the product or feature is not enabled for the account (see ``account.products()``)."""
+
+
+class InsufficientBalanceError(BadRequestError):
+    """400: the account balance is empty or expired."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the ``X-API-KEY`` / ``X-CLIENT-ID`` pair (or the SDK token) was missing or invalid."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the resource does not exist (code ``resource_not_found``)."""
+
+
+class RateLimitError(APIStatusError):
+    """429: the per-client rate budget is exceeded. ``retry_after`` is in seconds, if known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        code: str | None = None,
+        messages: Sequence[Message] = (),
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, status_code=status_code, code=code, messages=messages, request_id=request_id
+        )
+        self.retry_after = retry_after
+
+
+class ServerError(APIStatusError):
+    """5xx: the server failed. It may have processed the request before failing."""
+
+    maybe_processed = True
+
+
+class ResponseValidationError(AuthmatechError):
+    """A 2xx body is not the documented envelope (bad JSON, HTML from a proxy, wrong types).
+
+    The server answered, so it may have processed the request.
+    """
+
+    maybe_processed = True
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, request_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.request_id = request_id
