@@ -1,0 +1,418 @@
+"""The asynchronous client: the core's call flow driven with ``anyio.sleep`` over an async
+transport, so it runs under asyncio and trio alike."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+
+from . import core
+from ._base_client import (
+    NOT_GIVEN,
+    KeyRing,
+    NotGiven,
+    default_clock,
+    evolve_settings,
+    make_credentials,
+    make_settings,
+    new_key_of,
+    transport_choice,
+)
+from .core import Authenticate, Call, Clock, RetryPolicy, Send, Settings, Timeout
+from .credentials import Credentials, Secret
+from .errors import APITimeoutError, AuthmatechError, ConfigurationError
+from .models import (
+    ApiResult,
+    ConnectIntegration,
+    DetectAnalysis,
+    DeviceContext,
+    GeneratedApiKey,
+    RotatedApiKey,
+    SdkSession,
+    ServiceType,
+    ShieldAssessment,
+    Signals,
+    TrustScore,
+    VerifyResult,
+)
+from .transports import AsyncTransport
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["AsyncClient"]
+
+T = TypeVar("T")
+QueryParams = Mapping[str, "str | int | bool"]
+
+
+class AsyncClient:
+    """The asynchronous Authmatech client (asyncio or trio); one per event loop and lifespan.
+
+    >>> async with authmatech.AsyncClient() as client:   # credentials from AUTHMATECH_*
+    ...     result = await client.verify("+962791234567", proof, operator_id="ZAIN_JO")
+    ...     result.valid_number
+
+    Arguments left out are read from the environment (``AUTHMATECH_CLIENT_ID``,
+    ``AUTHMATECH_API_KEY``, ``AUTHMATECH_CLIENT_SECRET``, ``AUTHMATECH_SDK_TOKEN``,
+    ``AUTHMATECH_BASE_URL``). ``api_key`` may be a zero-argument callable or async callable,
+    read before every attempt. ``http_client`` (an ``httpx.AsyncClient``: proxies, mTLS, custom
+    CA) or ``transport`` (e.g. ``authmatech.transports.AiohttpTransport()``)
+    replace the default transport and are never closed by this client.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str | None = None,
+        api_key: str | Secret | Callable[[], str | Secret | Awaitable[str | Secret]] | None = None,
+        client_secret: str | Secret | None = None,
+        sdk_token: str | Secret | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: AsyncTransport | None = None,
+        on_api_key_rotated: Callable[[Secret], object | Awaitable[object]] | None = None,
+        app_info: str | None = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+    ) -> None:
+        credentials, provider = make_credentials(
+            client_id=client_id, api_key=api_key, client_secret=client_secret, sdk_token=sdk_token
+        )
+        settings = make_settings(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            app_info=app_info,
+        )
+        choice = transport_choice(http_client, transport)
+        if choice == "transport":
+            if not isinstance(transport, AsyncTransport):
+                raise ConfigurationError(
+                    "transport must have async send(request, timeout) and aclose() (an "
+                    "AsyncTransport); for Client use a SyncTransport"
+                )
+            chosen: AsyncTransport = transport
+        else:
+            from .transports import AsyncHttpxTransport
+
+            chosen = AsyncHttpxTransport(http_client)
+        if on_api_key_rotated is not None and not callable(on_api_key_rotated):
+            raise ConfigurationError("on_api_key_rotated must be a callable taking a Secret")
+        self._init(
+            keys=KeyRing(credentials, provider),
+            settings=settings,
+            transport=chosen,
+            owns_transport=choice != "transport",
+            on_api_key_rotated=on_api_key_rotated,
+            clock=clock or default_clock(),
+            sleep=sleep or anyio.sleep,
+        )
+
+    def _init(
+        self,
+        *,
+        keys: KeyRing,
+        settings: Settings,
+        transport: AsyncTransport,
+        owns_transport: bool,
+        on_api_key_rotated: Callable[[Secret], object | Awaitable[object]] | None,
+        clock: Clock,
+        sleep: Callable[[float], Awaitable[object]],
+    ) -> None:
+        self._keys = keys
+        self._settings = settings
+        self._transport = transport
+        self._owns_transport = owns_transport
+        self._on_api_key_rotated = on_api_key_rotated
+        self._clock = clock
+        self._sleep = sleep
+        self.sdk = AsyncSdkResource(self)
+        self.intelligence = AsyncIntelligenceResource(self)
+        self.account = AsyncAccountResource(self)
+        self.stuck_plus = AsyncStuckPlusResource(self)
+        self.connect = AsyncConnectResource(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<AsyncClient client_id={self._keys.client_id!r} "
+            f"base_url={self._settings.config.base_url!r}>"
+        )
+
+    @property
+    def api_key_fingerprint(self) -> str | None:
+        """The fingerprint of the API key in use (after a rotation, the new one)."""
+        return self._keys.fingerprint()
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | None = None,
+        app_info: str | NotGiven | None = NOT_GIVEN,
+    ) -> AsyncClient:
+        """A client with other call settings that shares this one's connection pool and keys
+        (a rotation through either switches both). Closing it leaves the pool open."""
+        derived = object.__new__(AsyncClient)
+        derived._init(
+            keys=self._keys,
+            settings=evolve_settings(
+                self._settings,
+                timeout=timeout,
+                max_retries=max_retries,
+                retry_policy=retry_policy,
+                app_info=app_info,
+            ),
+            transport=self._transport,
+            owns_transport=False,
+            on_api_key_rotated=self._on_api_key_rotated,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+        return derived
+
+    async def aclose(self) -> None:
+        """Close the connection pool this client created (never a caller's ``http_client``)."""
+        if self._owns_transport:
+            await self._transport.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _credentials(self) -> Credentials:
+        provider = self._keys.provider
+        if provider is None:
+            return self._keys.static()
+        value = provider()
+        if inspect.isawaitable(value):
+            value = await value
+        return self._keys.with_provided(value)
+
+    async def _send(self, step: Send) -> object:
+        with anyio.move_on_after(step.remaining):
+            try:
+                return await self._transport.send(step.request, step.timeout)
+            except AuthmatechError as error:
+                return error
+        return APITimeoutError(
+            f"the call's overall deadline ({self._settings.timeout.total:g} s) ran out while "
+            "waiting for the response",
+            maybe_processed=True,
+        )
+
+    async def _run(self, call: Call[T]) -> T:
+        flow = core.call_flow(call, self._settings, self._clock)
+        try:
+            step = next(flow)
+            while True:
+                if type(step) is Send:
+                    step = flow.send(await self._send(step))
+                elif type(step) is Authenticate:
+                    step = flow.send(await self._credentials())
+                else:
+                    await self._sleep(step.seconds)
+                    step = flow.send(None)
+        except StopIteration as stop:
+            result: T = stop.value
+        finally:
+            flow.close()
+        new_key = new_key_of(result)
+        if new_key is not None:
+            self._keys.swap_api_key(new_key)
+            if self._on_api_key_rotated is not None:
+                notified = self._on_api_key_rotated(new_key)
+                if inspect.isawaitable(notified):
+                    await notified
+        return result
+
+    async def verify(
+        self,
+        mobile_number: str,
+        encrypted_mobile_number: str,
+        *,
+        operator_id: str | None = None,
+        service_type: ServiceType | str | None = None,
+        sdk_session_id: str | None = None,
+        mask_mobile: bool = False,
+    ) -> VerifyResult:
+        """Does the customer control ``mobile_number``? (``POST /v1/api/verify``, billable)
+
+        ``encrypted_mobile_number`` is the device SDK's ``authmatechCode``, passed unchanged;
+        ``operator_id`` its ``MNOID``. ``valid_number=False`` is an answer, not an error.
+        """
+        return await self._run(
+            core.verify(
+                mobile_number,
+                encrypted_mobile_number,
+                operator_id=operator_id,
+                service_type=service_type,
+                sdk_session_id=sdk_session_id,
+                mask_mobile=mask_mobile,
+            )
+        )
+
+    async def verify_web(
+        self,
+        transaction_id: str,
+        mobile_number: str,
+        *,
+        service_type: ServiceType | str | None = None,
+        mask_mobile: bool = False,
+    ) -> VerifyResult:
+        """The web variant of :meth:`verify`, by transaction id (billable)."""
+        return await self._run(
+            core.verify_web(
+                transaction_id, mobile_number, service_type=service_type, mask_mobile=mask_mobile
+            )
+        )
+
+
+class _Resource:
+    __slots__ = ("_client",)
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def _run(self, call: Call[T]) -> T:
+        return await self._client._run(call)
+
+
+class AsyncSdkResource(_Resource):
+    """The one call an SDK token may make."""
+
+    async def register_session(
+        self,
+        *,
+        sdk_session_id: str | None = None,
+        mno_id: str | None = None,
+        authmatech_code_present: bool | None = None,
+        authmatech_code_hash: str | None = None,
+        device_context: DeviceContext | None = None,
+    ) -> SdkSession:
+        """Register a device session with the SDK token (``POST /v1/api/sdk/session``)."""
+        return await self._run(
+            core.register_sdk_session(
+                sdk_session_id=sdk_session_id,
+                mno_id=mno_id,
+                authmatech_code_present=authmatech_code_present,
+                authmatech_code_hash=authmatech_code_hash,
+                device_context=device_context,
+            )
+        )
+
+
+class AsyncIntelligenceResource(_Resource):
+    """Trust, Shield and Detect: risk answers from device and network signals (billable)."""
+
+    async def trust_score(self, signals: Signals | Mapping[str, Any]) -> TrustScore:
+        """A 0-100 trust score with a recommendation."""
+        return await self._run(core.trust_score(signals))
+
+    async def shield_assess(self, signals: Signals | Mapping[str, Any]) -> ShieldAssessment:
+        """An inline decision; ``Decision.BLOCK`` is an answer, not an error."""
+        return await self._run(core.shield_assess(signals))
+
+    async def detect_analyze(self, signals: Signals | Mapping[str, Any]) -> DetectAnalysis:
+        """Anomalies across time and accounts, for review queues."""
+        return await self._run(core.detect_analyze(signals))
+
+
+class AsyncAccountResource(_Resource):
+    """Keys, products, usage and history of the calling account."""
+
+    async def rotate_api_key(self) -> RotatedApiKey:
+        """Rotate this client's API key with the client secret; the client switches to the new
+        key and calls ``on_api_key_rotated``. Never retried once sent."""
+        return await self._run(core.rotate_api_key())
+
+    async def rotate_client_key(self) -> RotatedApiKey:
+        """Rotate by client (``POST /v1/api/clients/rotate-key``); same effects as
+        :meth:`rotate_api_key`."""
+        return await self._run(core.rotate_client_key())
+
+    async def rotate_client_key_by_id(self, client_id: str | None = None) -> RotatedApiKey:
+        """The dashboard's rotation (``/v1/api/clients/{clientId}/rotate-key``)."""
+        return await self._run(
+            core.rotate_client_key_by_id(client_id or self._client._keys.client_id)
+        )
+
+    async def generate_api_key(self) -> GeneratedApiKey:
+        """Generate an API key (``201``); the client keeps using its current key."""
+        return await self._run(core.generate_api_key())
+
+    async def products(self, params: QueryParams | None = None) -> ApiResult:
+        """Which products are enabled for the account."""
+        return await self._run(core.account_products(params))
+
+    async def usage(self, params: QueryParams | None = None) -> ApiResult:
+        """Usage analytics; avoid tight polling."""
+        return await self._run(core.account_usage(params))
+
+    async def verifications(self, params: QueryParams | None = None) -> ApiResult:
+        """Verification history."""
+        return await self._run(core.account_verifications(params))
+
+    async def balance_history(self, params: QueryParams | None = None) -> ApiResult:
+        """Balance movements over time."""
+        return await self._run(core.account_balance_history(params))
+
+
+class AsyncStuckPlusResource(_Resource):
+    """Stuck+, the fallback when silent verification cannot finish."""
+
+    async def overview(self, params: QueryParams | None = None) -> ApiResult:
+        """An overview of stuck sessions."""
+        return await self._run(core.stuck_plus_overview(params))
+
+    async def sessions(self, params: QueryParams | None = None) -> ApiResult:
+        """Stuck sessions with their journey context."""
+        return await self._run(core.stuck_plus_sessions(params))
+
+    async def journey(self, session_id: str) -> ApiResult:
+        """One session's journey."""
+        return await self._run(core.stuck_plus_journey(session_id))
+
+    async def reveal(self, session_id: str) -> ApiResult:
+        """Reveal a session's confirmed number: consumes credits, audited, never retried."""
+        return await self._run(core.stuck_plus_reveal(session_id))
+
+    async def reset(self, session_id: str) -> ApiResult:
+        """Reset a session."""
+        return await self._run(core.stuck_plus_reset(session_id))
+
+    async def backfill(self, body: Mapping[str, Any] | None = None) -> ApiResult:
+        """Recover historical sessions."""
+        return await self._run(core.stuck_plus_backfill(body))
+
+    async def reveals(self, params: QueryParams | None = None) -> ApiResult:
+        """The reveal audit trail."""
+        return await self._run(core.stuck_plus_reveals(params))
+
+
+class AsyncConnectResource(_Resource):
+    """Connect: CRM synchronisation."""
+
+    async def start_import(self, job_id: str, field_mappings: Mapping[str, Any]) -> ApiResult:
+        """Apply field mappings to an uploaded job and process its rows."""
+        return await self._run(core.connect_start_import(job_id, field_mappings))
+
+    async def create_integration(self, integration: ConnectIntegration) -> ApiResult:
+        """Create an integration delivering to your endpoint (its key is never returned)."""
+        return await self._run(core.connect_create_integration(integration))

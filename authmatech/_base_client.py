@@ -1,0 +1,212 @@
+"""What the sync and async clients share: option handling and the key ring.
+
+The clients themselves only add a driver for the core's call flow (``time.sleep`` or
+``anyio.sleep``) and a transport.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, Literal
+
+import attrs
+
+from .core import Clock, RetryPolicy, Settings, Timeout
+from .core._request import DEFAULT_BASE_URL, ClientConfig
+from .credentials import Credentials, Secret, clean_credential
+from .errors import ConfigurationError
+from .models import RotatedApiKey
+
+__all__ = ["NOT_GIVEN", "KeyRing", "NotGiven", "make_settings"]
+
+ENV_BASE_URL = "AUTHMATECH_BASE_URL"
+
+
+class NotGiven(enum.Enum):
+    """Marks an argument left out, as opposed to an explicit ``None``."""
+
+    NOT_GIVEN = "NOT_GIVEN"
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
+
+KeyProvider = Callable[[], str | Secret]
+AsyncKeyProvider = Callable[[], Awaitable[str | Secret]]
+
+
+def default_clock() -> Clock:
+    return Clock(monotonic=time.monotonic, wall=time.time)
+
+
+def _timeout(value: float | Timeout | NotGiven | None) -> Timeout:
+    if value is NOT_GIVEN:
+        return Timeout()
+    if value is None:
+        raise ConfigurationError(
+            "timeout=None would let a call hang forever; pass a number of seconds or "
+            "authmatech.Timeout(connect=..., read=..., total=...)"
+        )
+    if isinstance(value, Timeout):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(
+            f"timeout must be a number of seconds or an authmatech.Timeout, "
+            f"not {type(value).__name__}"
+        )
+    return Timeout.of(float(value))
+
+
+def make_settings(
+    *,
+    base_url: str | None,
+    timeout: float | Timeout | NotGiven | None,
+    max_retries: int | NotGiven,
+    retry_policy: RetryPolicy | None,
+    app_info: str | None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Validate the client options once; errors name the argument or variable at fault."""
+    env = os.environ if environ is None else environ
+    if base_url is None:
+        base_url = env.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+    if retry_policy is None:
+        retry_policy = RetryPolicy()
+    elif not isinstance(retry_policy, RetryPolicy):
+        raise ConfigurationError(
+            f"retry_policy must be an authmatech.RetryPolicy, not {type(retry_policy).__name__}"
+        )
+    if max_retries is not NOT_GIVEN:
+        retry_policy = attrs.evolve(retry_policy, max_retries=max_retries)
+    return Settings(
+        config=ClientConfig(base_url=base_url, app_info=app_info),
+        timeout=_timeout(timeout),
+        retry=retry_policy,
+    )
+
+
+def evolve_settings(
+    settings: Settings,
+    *,
+    timeout: float | Timeout | NotGiven | None,
+    max_retries: int | NotGiven,
+    retry_policy: RetryPolicy | None,
+    app_info: str | NotGiven | None,
+) -> Settings:
+    retry = settings.retry if retry_policy is None else retry_policy
+    if not isinstance(retry, RetryPolicy):
+        raise ConfigurationError("retry_policy must be an authmatech.RetryPolicy")
+    if max_retries is not NOT_GIVEN:
+        retry = attrs.evolve(retry, max_retries=max_retries)
+    config = settings.config
+    if app_info is not NOT_GIVEN:
+        config = ClientConfig(base_url=config.base_url, app_info=app_info)
+    return Settings(
+        config=config,
+        timeout=settings.timeout if timeout is NOT_GIVEN else _timeout(timeout),
+        retry=retry,
+    )
+
+
+def make_credentials(
+    *,
+    client_id: str | None,
+    api_key: Any,
+    client_secret: str | Secret | None,
+    sdk_token: str | Secret | None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Credentials, Callable[[], Any] | None]:
+    """The static credentials and, if ``api_key`` is a callable, the key provider."""
+    from_env = Credentials.from_env(environ)
+    provider = api_key if callable(api_key) and not isinstance(api_key, Secret) else None
+    credentials = Credentials(
+        client_id if client_id is not None else from_env.client_id,
+        api_key=None if provider else (api_key if api_key is not None else from_env.api_key),
+        sdk_token=sdk_token if sdk_token is not None else from_env.sdk_token,
+        client_secret=client_secret if client_secret is not None else from_env.client_secret,
+    )
+    if credentials.client_id is None:
+        raise ConfigurationError(
+            "client_id is missing: pass client_id=... or set AUTHMATECH_CLIENT_ID "
+            "(it is shown in the Authmatech dashboard)"
+        )
+    return credentials, provider
+
+
+class KeyRing:
+    """The credentials of one client and every client derived from it with ``with_options``.
+
+    A rotation swaps the API key for all of them at once; requests already in flight finish
+    with the key they were built with. With a key *provider*, the provider is called before
+    every attempt until a rotation replaces it with the new key.
+    """
+
+    __slots__ = ("_credentials", "_last", "_lock", "_provider")
+
+    def __init__(self, credentials: Credentials, provider: Callable[[], Any] | None) -> None:
+        self._credentials = credentials
+        self._provider = provider
+        self._last: Credentials | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def client_id(self) -> str:
+        assert self._credentials.client_id is not None
+        return self._credentials.client_id
+
+    @property
+    def provider(self) -> Callable[[], Any] | None:
+        return self._provider
+
+    def static(self) -> Credentials:
+        """The credentials when no provider is set (the fast, common path)."""
+        return self._credentials
+
+    def with_provided(self, value: object) -> Credentials:
+        """The credentials with the API key a provider just returned."""
+        if not isinstance(value, (str, Secret)):
+            raise ConfigurationError(
+                f"the api_key provider must return a str or a Secret, not {type(value).__name__}"
+            )
+        last = self._last
+        raw = value.reveal() if isinstance(value, Secret) else value
+        if last is not None and last.api_key is not None and last.api_key.reveal() == raw:
+            return last
+        secret = Secret(clean_credential(value, "the value returned by the api_key provider"))
+        fresh = attrs.evolve(self._credentials, api_key=secret)
+        self._last = fresh
+        return fresh
+
+    def swap_api_key(self, key: Secret) -> None:
+        with self._lock:
+            self._credentials = attrs.evolve(self._credentials, api_key=key)
+            self._provider = None
+            self._last = None
+
+    def fingerprint(self) -> str | None:
+        key = self._credentials.api_key
+        return None if key is None else key.fingerprint
+
+
+def new_key_of(result: object) -> Secret | None:
+    """The new API key if ``result`` is a rotation (the client then switches to it)."""
+    if isinstance(result, RotatedApiKey):
+        return result.api_key
+    return None
+
+
+TransportChoice = Literal["http_client", "transport", "default"]
+
+
+def transport_choice(http_client: object, transport: object) -> TransportChoice:
+    if http_client is not None and transport is not None:
+        raise ConfigurationError("pass either http_client (an httpx client) or transport, not both")
+    if http_client is not None:
+        return "http_client"
+    return "transport" if transport is not None else "default"

@@ -1,0 +1,399 @@
+"""The synchronous client: the core's call flow driven with ``time.sleep`` over a sync transport."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import core
+from ._base_client import (
+    NOT_GIVEN,
+    KeyRing,
+    NotGiven,
+    default_clock,
+    evolve_settings,
+    make_credentials,
+    make_settings,
+    new_key_of,
+    transport_choice,
+)
+from .core import Authenticate, Call, Clock, RetryPolicy, Send, Settings, Timeout
+from .credentials import Credentials, Secret
+from .errors import AuthmatechError, ConfigurationError
+from .models import (
+    ApiResult,
+    ConnectIntegration,
+    DetectAnalysis,
+    DeviceContext,
+    GeneratedApiKey,
+    RotatedApiKey,
+    SdkSession,
+    ServiceType,
+    ShieldAssessment,
+    Signals,
+    TrustScore,
+    VerifyResult,
+)
+from .transports import SyncTransport
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["Client"]
+
+T = TypeVar("T")
+QueryParams = Mapping[str, "str | int | bool"]
+
+
+class Client:
+    """The synchronous Authmatech client; one per application, shared across threads.
+
+    >>> with authmatech.Client() as client:        # credentials from AUTHMATECH_* variables
+    ...     result = client.verify("+962791234567", proof, operator_id="ZAIN_JO")
+    ...     result.valid_number
+
+    Arguments left out are read from the environment (``AUTHMATECH_CLIENT_ID``,
+    ``AUTHMATECH_API_KEY``, ``AUTHMATECH_CLIENT_SECRET``, ``AUTHMATECH_SDK_TOKEN``,
+    ``AUTHMATECH_BASE_URL``). ``api_key`` may be a zero-argument callable, read before every
+    attempt. ``http_client`` (an ``httpx.Client``: proxies, mTLS, custom CA) or ``transport``
+    replace the default transport and are never closed by this client.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str | None = None,
+        api_key: str | Secret | Callable[[], str | Secret] | None = None,
+        client_secret: str | Secret | None = None,
+        sdk_token: str | Secret | None = None,
+        base_url: str | None = None,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | None = None,
+        http_client: httpx.Client | None = None,
+        transport: SyncTransport | None = None,
+        on_api_key_rotated: Callable[[Secret], object] | None = None,
+        app_info: str | None = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], object] | None = None,
+    ) -> None:
+        credentials, provider = make_credentials(
+            client_id=client_id, api_key=api_key, client_secret=client_secret, sdk_token=sdk_token
+        )
+        settings = make_settings(
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            app_info=app_info,
+        )
+        choice = transport_choice(http_client, transport)
+        if choice == "transport":
+            if not isinstance(transport, SyncTransport):
+                raise ConfigurationError(
+                    "transport must have send(request, timeout) and close() (a SyncTransport); "
+                    "for AsyncClient use an AsyncTransport"
+                )
+            chosen: SyncTransport = transport
+        else:
+            from .transports import HttpxTransport
+
+            chosen = HttpxTransport(http_client)
+        if on_api_key_rotated is not None and not callable(on_api_key_rotated):
+            raise ConfigurationError("on_api_key_rotated must be a callable taking a Secret")
+        self._init(
+            keys=KeyRing(credentials, provider),
+            settings=settings,
+            transport=chosen,
+            owns_transport=choice != "transport",
+            on_api_key_rotated=on_api_key_rotated,
+            clock=clock or default_clock(),
+            sleep=sleep or time.sleep,
+        )
+
+    def _init(
+        self,
+        *,
+        keys: KeyRing,
+        settings: Settings,
+        transport: SyncTransport,
+        owns_transport: bool,
+        on_api_key_rotated: Callable[[Secret], object] | None,
+        clock: Clock,
+        sleep: Callable[[float], object],
+    ) -> None:
+        self._keys = keys
+        self._settings = settings
+        self._transport = transport
+        self._owns_transport = owns_transport
+        self._on_api_key_rotated = on_api_key_rotated
+        self._clock = clock
+        self._sleep = sleep
+        self.sdk = SdkResource(self)
+        self.intelligence = IntelligenceResource(self)
+        self.account = AccountResource(self)
+        self.stuck_plus = StuckPlusResource(self)
+        self.connect = ConnectResource(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Client client_id={self._keys.client_id!r} "
+            f"base_url={self._settings.config.base_url!r}>"
+        )
+
+    @property
+    def api_key_fingerprint(self) -> str | None:
+        """The fingerprint of the API key in use (after a rotation, the new one)."""
+        return self._keys.fingerprint()
+
+    def with_options(
+        self,
+        *,
+        timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        retry_policy: RetryPolicy | None = None,
+        app_info: str | NotGiven | None = NOT_GIVEN,
+    ) -> Client:
+        """A client with other call settings that shares this one's connection pool and keys
+        (a rotation through either switches both). Closing it leaves the pool open."""
+        derived = object.__new__(Client)
+        derived._init(
+            keys=self._keys,
+            settings=evolve_settings(
+                self._settings,
+                timeout=timeout,
+                max_retries=max_retries,
+                retry_policy=retry_policy,
+                app_info=app_info,
+            ),
+            transport=self._transport,
+            owns_transport=False,
+            on_api_key_rotated=self._on_api_key_rotated,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
+        return derived
+
+    def close(self) -> None:
+        """Close the connection pool this client created (never a caller's ``http_client``)."""
+        if self._owns_transport:
+            self._transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _credentials(self) -> Credentials:
+        provider = self._keys.provider
+        if provider is None:
+            return self._keys.static()
+        return self._keys.with_provided(provider())
+
+    def _run(self, call: Call[T]) -> T:
+        flow = core.call_flow(call, self._settings, self._clock)
+        try:
+            step = next(flow)
+            while True:
+                if type(step) is Send:
+                    try:
+                        outcome: object = self._transport.send(step.request, step.timeout)
+                    except AuthmatechError as error:
+                        outcome = error
+                    step = flow.send(outcome)
+                elif type(step) is Authenticate:
+                    step = flow.send(self._credentials())
+                else:
+                    self._sleep(step.seconds)
+                    step = flow.send(None)
+        except StopIteration as stop:
+            result: T = stop.value
+        finally:
+            flow.close()
+        new_key = new_key_of(result)
+        if new_key is not None:
+            self._keys.swap_api_key(new_key)
+            if self._on_api_key_rotated is not None:
+                self._on_api_key_rotated(new_key)
+        return result
+
+    def verify(
+        self,
+        mobile_number: str,
+        encrypted_mobile_number: str,
+        *,
+        operator_id: str | None = None,
+        service_type: ServiceType | str | None = None,
+        sdk_session_id: str | None = None,
+        mask_mobile: bool = False,
+    ) -> VerifyResult:
+        """Does the customer control ``mobile_number``? (``POST /v1/api/verify``, billable)
+
+        ``encrypted_mobile_number`` is the device SDK's ``authmatechCode``, passed unchanged;
+        ``operator_id`` its ``MNOID``. ``valid_number=False`` is an answer, not an error.
+        """
+        return self._run(
+            core.verify(
+                mobile_number,
+                encrypted_mobile_number,
+                operator_id=operator_id,
+                service_type=service_type,
+                sdk_session_id=sdk_session_id,
+                mask_mobile=mask_mobile,
+            )
+        )
+
+    def verify_web(
+        self,
+        transaction_id: str,
+        mobile_number: str,
+        *,
+        service_type: ServiceType | str | None = None,
+        mask_mobile: bool = False,
+    ) -> VerifyResult:
+        """The web variant of :meth:`verify`, by transaction id (billable)."""
+        return self._run(
+            core.verify_web(
+                transaction_id, mobile_number, service_type=service_type, mask_mobile=mask_mobile
+            )
+        )
+
+
+class _Resource:
+    __slots__ = ("_client",)
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def _run(self, call: Call[T]) -> T:
+        return self._client._run(call)
+
+
+class SdkResource(_Resource):
+    """The one call an SDK token may make."""
+
+    def register_session(
+        self,
+        *,
+        sdk_session_id: str | None = None,
+        mno_id: str | None = None,
+        authmatech_code_present: bool | None = None,
+        authmatech_code_hash: str | None = None,
+        device_context: DeviceContext | None = None,
+    ) -> SdkSession:
+        """Register a device session with the SDK token (``POST /v1/api/sdk/session``)."""
+        return self._run(
+            core.register_sdk_session(
+                sdk_session_id=sdk_session_id,
+                mno_id=mno_id,
+                authmatech_code_present=authmatech_code_present,
+                authmatech_code_hash=authmatech_code_hash,
+                device_context=device_context,
+            )
+        )
+
+
+class IntelligenceResource(_Resource):
+    """Trust, Shield and Detect: risk answers from device and network signals (billable)."""
+
+    def trust_score(self, signals: Signals | Mapping[str, Any]) -> TrustScore:
+        """A 0-100 trust score with a recommendation."""
+        return self._run(core.trust_score(signals))
+
+    def shield_assess(self, signals: Signals | Mapping[str, Any]) -> ShieldAssessment:
+        """An inline decision; ``Decision.BLOCK`` is an answer, not an error."""
+        return self._run(core.shield_assess(signals))
+
+    def detect_analyze(self, signals: Signals | Mapping[str, Any]) -> DetectAnalysis:
+        """Anomalies across time and accounts, for review queues."""
+        return self._run(core.detect_analyze(signals))
+
+
+class AccountResource(_Resource):
+    """Keys, products, usage and history of the calling account."""
+
+    def rotate_api_key(self) -> RotatedApiKey:
+        """Rotate this client's API key with the client secret; the client switches to the new
+        key and calls ``on_api_key_rotated``. Never retried once sent."""
+        return self._run(core.rotate_api_key())
+
+    def rotate_client_key(self) -> RotatedApiKey:
+        """Rotate by client (``POST /v1/api/clients/rotate-key``); same effects as
+        :meth:`rotate_api_key`."""
+        return self._run(core.rotate_client_key())
+
+    def rotate_client_key_by_id(self, client_id: str | None = None) -> RotatedApiKey:
+        """The dashboard's rotation (``/v1/api/clients/{clientId}/rotate-key``)."""
+        return self._run(core.rotate_client_key_by_id(client_id or self._client._keys.client_id))
+
+    def generate_api_key(self) -> GeneratedApiKey:
+        """Generate an API key (``201``); the client keeps using its current key."""
+        return self._run(core.generate_api_key())
+
+    def products(self, params: QueryParams | None = None) -> ApiResult:
+        """Which products are enabled for the account."""
+        return self._run(core.account_products(params))
+
+    def usage(self, params: QueryParams | None = None) -> ApiResult:
+        """Usage analytics; avoid tight polling."""
+        return self._run(core.account_usage(params))
+
+    def verifications(self, params: QueryParams | None = None) -> ApiResult:
+        """Verification history."""
+        return self._run(core.account_verifications(params))
+
+    def balance_history(self, params: QueryParams | None = None) -> ApiResult:
+        """Balance movements over time."""
+        return self._run(core.account_balance_history(params))
+
+
+class StuckPlusResource(_Resource):
+    """Stuck+, the fallback when silent verification cannot finish."""
+
+    def overview(self, params: QueryParams | None = None) -> ApiResult:
+        """An overview of stuck sessions."""
+        return self._run(core.stuck_plus_overview(params))
+
+    def sessions(self, params: QueryParams | None = None) -> ApiResult:
+        """Stuck sessions with their journey context."""
+        return self._run(core.stuck_plus_sessions(params))
+
+    def journey(self, session_id: str) -> ApiResult:
+        """One session's journey."""
+        return self._run(core.stuck_plus_journey(session_id))
+
+    def reveal(self, session_id: str) -> ApiResult:
+        """Reveal a session's confirmed number: consumes credits, audited, never retried."""
+        return self._run(core.stuck_plus_reveal(session_id))
+
+    def reset(self, session_id: str) -> ApiResult:
+        """Reset a session."""
+        return self._run(core.stuck_plus_reset(session_id))
+
+    def backfill(self, body: Mapping[str, Any] | None = None) -> ApiResult:
+        """Recover historical sessions."""
+        return self._run(core.stuck_plus_backfill(body))
+
+    def reveals(self, params: QueryParams | None = None) -> ApiResult:
+        """The reveal audit trail."""
+        return self._run(core.stuck_plus_reveals(params))
+
+
+class ConnectResource(_Resource):
+    """Connect: CRM synchronisation."""
+
+    def start_import(self, job_id: str, field_mappings: Mapping[str, Any]) -> ApiResult:
+        """Apply field mappings to an uploaded job and process its rows."""
+        return self._run(core.connect_start_import(job_id, field_mappings))
+
+    def create_integration(self, integration: ConnectIntegration) -> ApiResult:
+        """Create an integration delivering to your endpoint (its key is never returned)."""
+        return self._run(core.connect_create_integration(integration))
