@@ -222,9 +222,9 @@ class AsyncClient:
         try:
             step = next(flow)
             while True:
-                if type(step) is Send:
+                if isinstance(step, Send):
                     step = flow.send(await self._send(step))
-                elif type(step) is Authenticate:
+                elif isinstance(step, Authenticate):
                     step = flow.send(await self._credentials())
                 else:
                     await self._sleep(step.seconds)

@@ -203,13 +203,13 @@ class Client:
         try:
             step = next(flow)
             while True:
-                if type(step) is Send:
+                if isinstance(step, Send):
                     try:
                         outcome: object = self._transport.send(step.request, step.timeout)
                     except AuthmatechError as error:
                         outcome = error
                     step = flow.send(outcome)
-                elif type(step) is Authenticate:
+                elif isinstance(step, Authenticate):
                     step = flow.send(self._credentials())
                 else:
                     self._sleep(step.seconds)
