@@ -1,0 +1,277 @@
+"""``python -m authmatech`` (and the ``authmatech`` script).
+
+Commands: ``demo``; ``verify`` and ``rotate-key`` against the real API, or the in-process
+sandbox with ``--sandbox``; ``sandbox serve`` for curl and other languages.
+
+Exit codes: 0 success (for ``verify``: the number is valid), 1 ``verify`` answered
+``validNumber: false``, 2 bad input or configuration, 3 the API refused or could not be
+reached. User errors print one clear line, never a traceback or a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthmatechError,
+    ConfigurationError,
+    RequestValidationError,
+    ResponseValidationError,
+)
+
+if TYPE_CHECKING:
+    from ._client import Client
+    from .sandbox import Sandbox, SandboxAccount
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INVALID_NUMBER, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="authmatech",
+        description="Authmatech silent mobile-number verification from the command line.",
+        epilog="Credentials come from AUTHMATECH_CLIENT_ID, AUTHMATECH_API_KEY, "
+        "AUTHMATECH_CLIENT_SECRET and AUTHMATECH_BASE_URL.",
+    )
+    parser.add_argument("--version", action="version", version=f"authmatech {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    commands.add_parser(
+        "demo",
+        help="run the documented flow against an in-process sandbox (offline)",
+        description="Run the whole documented flow against an in-process sandbox: offline, "
+        "a second or so, fingerprints only.",
+    )
+
+    verify = commands.add_parser(
+        "verify",
+        help="verify a mobile number with a device proof",
+        description="Verify that a customer controls MOBILE_NUMBER, with the proof "
+        "(encryptedMobileNumber / authmatechCode) the device SDK obtained.",
+    )
+    verify.add_argument("mobile_number", metavar="MOBILE_NUMBER", help="E.164, e.g. +962791234567")
+    verify.add_argument(
+        "--proof",
+        help="the device SDK's encryptedMobileNumber (authmatechCode); with --sandbox it is "
+        "issued for MOBILE_NUMBER when omitted",
+    )
+    verify.add_argument("--operator-id", help="the operator id (the SDK's MNOID), e.g. ZAIN_JO")
+    verify.add_argument("--service-type", help="REGISTRATION, LOGIN, RESET_PASS, ...")
+    verify.add_argument(
+        "--mask-mobile", action="store_true", help="also return the masked confirmed number"
+    )
+    verify.add_argument(
+        "--sandbox", action="store_true", help="use an in-process sandbox instead of the API"
+    )
+
+    rotate = commands.add_parser(
+        "rotate-key",
+        help="rotate the API key with the client secret",
+        description="Rotate the API key (POST /v1/api/me/api-key/rotate). The client secret "
+        "comes from AUTHMATECH_CLIENT_SECRET or a hidden prompt. The new key is printed once.",
+    )
+    rotate.add_argument(
+        "--by-client",
+        action="store_true",
+        help="use POST /v1/api/clients/rotate-key instead of /me/api-key/rotate",
+    )
+    rotate.add_argument(
+        "--sandbox", action="store_true", help="use an in-process sandbox instead of the API"
+    )
+
+    sandbox = commands.add_parser(
+        "sandbox", help="the local emulator of the API", description="The local emulator."
+    )
+    sandbox_commands = sandbox.add_subparsers(
+        dest="sandbox_command", metavar="COMMAND", required=True
+    )
+    serve = sandbox_commands.add_parser(
+        "serve",
+        help="serve the sandbox over HTTP on loopback",
+        description="Serve a fresh sandbox over HTTP/1.1 on a loopback address and print "
+        "credentials and ready-to-paste curl commands. Ctrl-C stops it.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it)."""
+    stdout = out or sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from ._demo import run_demo
+
+            return run_demo(stdout)
+        if args.command == "verify":
+            return _verify(args, stdout)
+        if args.command == "rotate-key":
+            return _rotate(args, stdout)
+        return _serve(args, stdout)
+    except (ConfigurationError, RequestValidationError) as error:
+        print(f"authmatech: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (APIStatusError, APIConnectionError, ResponseValidationError) as error:
+        print(f"authmatech: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_API
+    except AuthmatechError as error:  # pragma: no cover - every subclass is handled above
+        print(f"authmatech: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_API
+    except KeyboardInterrupt:
+        print("authmatech: interrupted", file=sys.stderr)
+        return 130
+
+
+def _sandbox_client(rotating: bool = False) -> tuple[Sandbox, Client]:
+    import httpx
+
+    from ._client import Client
+    from .sandbox import Sandbox
+
+    sandbox = Sandbox()
+    account = sandbox.create_account()
+    client = Client(
+        client_id=account.client_id,
+        api_key=account.api_key,
+        client_secret=account.client_secret if rotating else None,
+        base_url="https://sandbox.authmatech.local",
+        http_client=httpx.Client(transport=sandbox.transport()),
+    )
+    return sandbox, client
+
+
+def _verify(args: argparse.Namespace, out: TextIO) -> int:
+    from ._client import Client
+    from .core import check_e164, mask_phone
+
+    proof = args.proof
+    if args.sandbox:
+        sandbox, client = _sandbox_client()
+        if proof is None:
+            proof = sandbox.device_proof(check_e164(args.mobile_number)).encrypted_mobile_number
+    else:
+        if proof is None:
+            raise ConfigurationError(
+                "--proof is required: pass the encryptedMobileNumber (authmatechCode) the "
+                "device SDK obtained (or use --sandbox to try it out)"
+            )
+        client = Client()
+    with client:
+        result = client.verify(
+            args.mobile_number,
+            proof,
+            operator_id=args.operator_id,
+            service_type=args.service_type,
+            mask_mobile=args.mask_mobile,
+        )
+    out.write(f"number:      {mask_phone(args.mobile_number)}\n")
+    out.write(f"validNumber: {str(result.valid_number).lower()}\n")
+    if result.masked_mobile_number is not None:
+        out.write(f"masked:      {result.masked_mobile_number}\n")
+    return EXIT_OK if result.valid_number else EXIT_INVALID_NUMBER
+
+
+def _client_secret_from_prompt() -> str | None:
+    if os.environ.get("AUTHMATECH_CLIENT_SECRET", "").strip():
+        return None
+    if not sys.stdin.isatty():
+        raise ConfigurationError(
+            "the client secret is needed: set AUTHMATECH_CLIENT_SECRET or run in a terminal to "
+            "be prompted for it"
+        )
+    return getpass.getpass("Client secret (input hidden): ")
+
+
+def _rotate(args: argparse.Namespace, out: TextIO) -> int:
+    from ._client import Client
+
+    if args.sandbox:
+        _, client = _sandbox_client(rotating=True)
+    else:
+        client = Client(client_secret=_client_secret_from_prompt())
+    with client:
+        old = client.api_key_fingerprint
+        account = client.account
+        rotated = account.rotate_client_key() if args.by_client else account.rotate_api_key()
+    out.write(f"Rotated: {old} -> {rotated.api_key.fingerprint}\n")
+    out.write("New API key (shown once; store it in your secret manager now):\n")
+    out.write(f"{rotated.api_key.reveal()}\n")
+    out.write(
+        "The old key no longer works: update every system that uses it "
+        "(AUTHMATECH_API_KEY in each deployment, CI secrets, workers).\n"
+    )
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    import anyio
+
+    from .sandbox import Sandbox, serve
+    from .sandbox._server import check_host
+
+    try:
+        check_host(args.host)
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
+    if not 0 <= args.port <= 65535:
+        raise ConfigurationError("--port must be from 0 to 65535")
+    sandbox = Sandbox()
+    account = sandbox.create_account()
+    proof = sandbox.device_proof("+962791234567")
+
+    async def run() -> None:
+        async with anyio.create_task_group() as group:
+            try:
+                port = await group.start(serve, sandbox, args.host, args.port)
+            except OSError as error:
+                raise ConfigurationError(
+                    f"cannot listen on {args.host}:{args.port} ({error.strerror}); "
+                    "pick another --port"
+                ) from None
+            host = f"[{args.host}]" if ":" in args.host else args.host
+            out.write(
+                _serve_banner(f"http://{host}:{port}", account, proof.encrypted_mobile_number)
+            )
+            out.flush()
+
+    try:
+        anyio.run(run)
+    except KeyboardInterrupt:
+        out.write("\nsandbox stopped\n")
+    return EXIT_OK
+
+
+def _serve_banner(url: str, account: SandboxAccount, proof: str) -> str:
+    key = account.api_key.reveal()
+    return (
+        f"Authmatech sandbox listening on {url} (Ctrl-C to stop)\n\n"
+        "Throwaway sandbox credentials:\n"
+        f"  export AUTHMATECH_BASE_URL={url}\n"
+        f"  export AUTHMATECH_CLIENT_ID={account.client_id}\n"
+        f"  export AUTHMATECH_API_KEY={key}\n"
+        f"  export AUTHMATECH_CLIENT_SECRET={account.client_secret.reveal()}\n"
+        f"  export AUTHMATECH_SDK_TOKEN={account.sdk_token.reveal()}\n\n"
+        "Verify a number (the documented request):\n"
+        f"  curl -X POST {url}/v1/api/verify \\\n"
+        f'    -H "X-API-KEY: {key}" \\\n'
+        f'    -H "X-CLIENT-ID: {account.client_id}" \\\n'
+        '    -H "Content-Type: application/json" \\\n'
+        '    -d \'{"mobileNumber": "+962791234567", '
+        f'"encryptedMobileNumber": "{proof}", '
+        '"operatorId": "ZAIN_JO", "serviceType": "LOGIN"}\'\n\n'
+        "Products enabled for the account:\n"
+        f'  curl {url}/v1/api/me/products -H "X-API-KEY: {key}" '
+        f'-H "X-CLIENT-ID: {account.client_id}"\n'
+    )

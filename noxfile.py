@@ -1,0 +1,76 @@
+"""Developer tasks: ``nox -s tests lint typecheck coverage`` (the CI set), ``fuzz``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint", "typecheck", "coverage"]
+
+SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
+INSTALLED = [version for version in SUPPORTED if shutil.which(f"python{version}")]
+TEST_EXTRAS = ".[test,aiohttp]"
+
+
+@nox.session(python=INSTALLED or None)
+def tests(session: nox.Session) -> None:
+    """The whole test suite on every supported Python that is installed."""
+    session.install("-e", TEST_EXTRAS)
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole repo."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict and pyright on the library."""
+    session.install("-e", ".[aiohttp,test,dev]")
+    session.run("mypy", "--strict", "authmatech")
+    python = os.path.join(session.virtualenv.bin, "python")
+    session.run("pyright", "--pythonpath", python, "authmatech")
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """Branch coverage of the sans-IO core; fails under 95%."""
+    session.install("-e", ".[test,aiohttp,dev]")
+    session.run(
+        "coverage",
+        "run",
+        "--branch",
+        "--source=authmatech/core",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/core",
+    )
+    session.run("coverage", "report", "--fail-under=95")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Hypothesis with 100,000 examples for the parser and request-builder properties."""
+    session.install("-e", ".[test,aiohttp]")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-m",
+        "fuzz",
+        "tests",
+        env={"HYPOTHESIS_PROFILE": "fuzz"},
+        *session.posargs,
+    )

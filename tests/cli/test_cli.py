@@ -1,0 +1,193 @@
+"""The command line: the demo, verify and rotate-key with --sandbox, serve, and error paths."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from authmatech import cli
+
+FINGERPRINT = re.compile(r"sha256:[0-9a-f]{12}")
+RAW_SECRET = re.compile(r"\b(ak|cs|sdk)_sbx_[A-Za-z0-9_-]{10,}")
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = cli.main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_demo_runs_the_documented_flow_and_shows_no_secret() -> None:
+    started = time.monotonic()
+    code, text = run("demo")
+    assert code == 0
+    assert time.monotonic() - started < 5
+    for expected in (
+        "sdkSessionId",
+        "validNumber: True",
+        "validNumber: False",
+        "maskMobile=true  ->  ***********67",
+        "CredentialScopeError: verify needs the API key",
+        "requests sent meanwhile: 0",
+        "a quoted key -> ConfigurationError: AUTHMATECH_API_KEY is wrapped in quotes",
+        "old key  -> AuthenticationError 401",
+        "decision BLOCK",
+        "answered after 2 requests",
+    ):
+        assert expected in text, expected
+    assert FINGERPRINT.search(text)
+    assert not RAW_SECRET.search(text)
+    assert "+962791234567" not in text
+
+
+def test_demo_as_a_module_exits_zero() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "authmatech", "demo"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Done in" in done.stdout
+    assert not RAW_SECRET.search(done.stdout + done.stderr)
+
+
+def test_verify_with_the_sandbox() -> None:
+    code, text = run("verify", "+962791234567", "--sandbox", "--mask-mobile")
+    assert code == 0
+    assert "validNumber: true" in text
+    assert "+9627*****67" in text
+
+
+def test_verify_with_a_wrong_proof_exits_one() -> None:
+    code, text = run("verify", "+962791234567", "--sandbox", "--proof", "not-a-proof")
+    assert code == 1
+    assert "validNumber: false" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["verify", "0791234567", "--sandbox"], "E.164"),
+        (["verify", "+962791234567"], "--proof is required"),
+        (["verify", "+962791234567", "--sandbox", "--service-type", "login"], "LOGIN"),
+        (["sandbox", "serve", "--host", "0.0.0.0"], "loopback"),
+        (["sandbox", "serve", "--port", "70000"], "--port"),
+    ],
+)
+def test_user_errors_exit_two_without_a_traceback(
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUTHMATECH_CLIENT_ID", "cid")
+    monkeypatch.setenv("AUTHMATECH_API_KEY", "key")
+    code, _ = run(*argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_missing_client_id_is_a_user_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUTHMATECH_CLIENT_ID", raising=False)
+    code, _ = run("verify", "+962791234567", "--proof", "x")
+    assert code == 2
+    assert "AUTHMATECH_CLIENT_ID" in capsys.readouterr().err
+
+
+def test_rotate_key_with_the_sandbox_prints_the_new_key_once() -> None:
+    code, text = run("rotate-key", "--sandbox")
+    assert code == 0
+    assert len(RAW_SECRET.findall(text)) == 1
+    assert "update every system that uses it" in text
+    code, text = run("rotate-key", "--sandbox", "--by-client")
+    assert code == 0
+
+
+def test_rotate_key_without_a_secret_or_terminal_is_a_user_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHMATECH_CLIENT_ID", "cid")
+    monkeypatch.setenv("AUTHMATECH_API_KEY", "key")
+    monkeypatch.delenv("AUTHMATECH_CLIENT_SECRET", raising=False)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, _ = run("rotate-key")
+    assert code == 2
+    assert "AUTHMATECH_CLIENT_SECRET" in capsys.readouterr().err
+
+
+def test_api_failures_exit_three(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHMATECH_CLIENT_ID", "cid")
+    monkeypatch.setenv("AUTHMATECH_API_KEY", "key")
+    monkeypatch.setenv("AUTHMATECH_BASE_URL", "http://127.0.0.1:9")
+    code, _ = run("verify", "+962791234567", "--proof", "x")
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "APIConnectionError" in err
+    assert "key" not in err.split(":", 1)[1].replace("keep", "")
+
+
+def test_help_everywhere() -> None:
+    for argv in ([], ["verify"], ["rotate-key"], ["sandbox"], ["sandbox", "serve"], ["demo"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "authmatech", *argv, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0
+        assert "usage: authmatech" in done.stdout
+
+
+def test_sandbox_serve_answers_the_documented_curl_request() -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "authmatech", "sandbox", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        banner = ""
+        while "Products enabled" not in banner:
+            line = server.stdout.readline()
+            assert line, server.stderr.read() if server.stderr else ""
+            banner += line
+        banner += server.stdout.readline()
+        url = re.search(r"listening on (http://\S+)", banner).group(1)  # type: ignore[union-attr]
+        exports = dict(re.findall(r"export (AUTHMATECH_\w+)=(\S+)", banner))
+        proof = re.search(r'"encryptedMobileNumber": "([^"]+)"', banner).group(1)  # type: ignore[union-attr]
+        headers = {
+            "X-API-KEY": exports["AUTHMATECH_API_KEY"],
+            "X-CLIENT-ID": exports["AUTHMATECH_CLIENT_ID"],
+        }
+        answer = httpx.post(
+            f"{url}/v1/api/verify",
+            headers=headers,
+            json={
+                "mobileNumber": "+962791234567",
+                "encryptedMobileNumber": proof,
+                "operatorId": "ZAIN_JO",
+                "serviceType": "LOGIN",
+            },
+        )
+        assert answer.status_code == 200
+        assert answer.json()["data"] == {"validNumber": True}
+        products = httpx.get(f"{url}/v1/api/me/products", headers=headers)
+        assert products.json()["success"] is True
+        unauthorized = httpx.get(
+            f"{url}/v1/api/me/products", headers={**headers, "X-API-KEY": "wrong"}
+        )
+        assert unauthorized.status_code == 401
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
