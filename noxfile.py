@@ -63,14 +63,5 @@ def coverage(session: nox.Session) -> None:
 def fuzz(session: nox.Session) -> None:
     """Hypothesis with 100,000 examples for the parser and request-builder properties."""
     session.install("-e", ".[test,aiohttp]")
-    session.run(
-        "python",
-        "-m",
-        "pytest",
-        "-q",
-        "-m",
-        "fuzz",
-        "tests",
-        env={"HYPOTHESIS_PROFILE": "fuzz"},
-        *session.posargs,
-    )
+    args = ["python", "-m", "pytest", "-q", "-m", "fuzz", "tests", *session.posargs]
+    session.run(*args, env={"HYPOTHESIS_PROFILE": "fuzz"})

@@ -118,7 +118,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AUTHMATECH_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
-    yield
+    return
 
 
 Maker = Callable[..., Any]

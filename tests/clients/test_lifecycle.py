@@ -125,7 +125,8 @@ def test_with_options_shares_the_pool_and_changes_only_settings() -> None:
     derived.verify(NUMBER, "BLOB")
     client.verify(NUMBER, "BLOB")
     agents = [r.headers["user-agent"] for r in script.requests]
-    assert agents[0].endswith(" worker/2.0") and agents[1].endswith(" shop/1.0")
+    assert agents[0].endswith(" worker/2.0")
+    assert agents[1].endswith(" shop/1.0")
     assert derived._settings.retry.max_retries == 0
 
 
@@ -147,7 +148,8 @@ def test_one_debug_line_per_attempt(caplog: pytest.LogCaptureFixture) -> None:
     assert lines[1].startswith("POST /v1/api/verify -> 200 (attempt 2")
     assert "request id req_42" in lines[1]
     for line in lines:
-        assert API_KEY not in line and NUMBER not in line
+        assert API_KEY not in line
+        assert NUMBER not in line
 
 
 @pytest.mark.anyio

@@ -157,7 +157,8 @@ async def test_rotation_with_200_verifies_in_flight() -> None:
         release.set()
     await client.aclose()
     await http.aclose()
-    assert len(results) == 200 and all(results)
+    assert len(results) == 200
+    assert all(results)
     assert {key for key, _ in seen} == {API_KEY, NEW_KEY}
     assert all(key == NEW_KEY for key, after in seen if after)
     assert sum(1 for key, _ in seen if key == API_KEY) == 100
