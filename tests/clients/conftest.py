@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -109,7 +109,7 @@ def make_async(script: Script, **options: Any) -> authmatech.AsyncClient:
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
         "AUTHMATECH_CLIENT_ID",
         "AUTHMATECH_API_KEY",
@@ -118,7 +118,6 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AUTHMATECH_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
-    return
 
 
 Maker = Callable[..., Any]
