@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Generic, TypeVar, cast
 
 import attrs
 
@@ -21,7 +21,7 @@ from .credentials import Credentials, Secret, clean_credential
 from .errors import ConfigurationError
 from .models import RotatedApiKey
 
-__all__ = ["NOT_GIVEN", "KeyRing", "NotGiven", "make_settings"]
+__all__ = ["NOT_GIVEN", "ClientState", "KeyRing", "NotGiven", "prepare_state"]
 
 ENV_BASE_URL = "AUTHMATECH_BASE_URL"
 
@@ -201,12 +201,91 @@ def new_key_of(result: object) -> Secret | None:
     return None
 
 
-TransportChoice = Literal["http_client", "transport", "default"]
+TransportT = TypeVar("TransportT")
+SleepT = TypeVar("SleepT")
 
 
-def transport_choice(http_client: object, transport: object) -> TransportChoice:
+@attrs.frozen(slots=True, kw_only=True)
+class ClientState(Generic[TransportT, SleepT]):
+    """Everything a client holds; derived clients share ``keys`` and ``transport``."""
+
+    keys: KeyRing
+    settings: Settings
+    transport: TransportT
+    owns_transport: bool
+    on_api_key_rotated: Callable[[Secret], Any] | None
+    clock: Clock
+    sleep: SleepT
+
+    def derive(
+        self,
+        *,
+        timeout: float | Timeout | NotGiven | None,
+        max_retries: int | NotGiven,
+        retry_policy: RetryPolicy | None,
+        app_info: str | NotGiven | None,
+    ) -> ClientState[TransportT, SleepT]:
+        settings = evolve_settings(
+            self.settings,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_policy=retry_policy,
+            app_info=app_info,
+        )
+        return attrs.evolve(self, settings=settings, owns_transport=False)
+
+
+def prepare_state(
+    *,
+    client_id: str | None,
+    api_key: Any,
+    client_secret: str | Secret | None,
+    sdk_token: str | Secret | None,
+    base_url: str | None,
+    timeout: float | Timeout | NotGiven | None,
+    max_retries: int | NotGiven,
+    retry_policy: RetryPolicy | None,
+    http_client: object,
+    transport: object,
+    on_api_key_rotated: Callable[[Secret], Any] | None,
+    app_info: str | None,
+    clock: Clock | None,
+    sleep: SleepT,
+    protocol: type,
+    default_transport: Callable[[Any], TransportT],
+) -> ClientState[TransportT, SleepT]:
+    """Validate a client's constructor arguments (all of them, before any I/O)."""
+    credentials, provider = make_credentials(
+        client_id=client_id, api_key=api_key, client_secret=client_secret, sdk_token=sdk_token
+    )
+    settings = make_settings(
+        base_url=base_url,
+        timeout=timeout,
+        max_retries=max_retries,
+        retry_policy=retry_policy,
+        app_info=app_info,
+    )
     if http_client is not None and transport is not None:
         raise ConfigurationError("pass either http_client (an httpx client) or transport, not both")
-    if http_client is not None:
-        return "http_client"
-    return "transport" if transport is not None else "default"
+    if transport is not None and not isinstance(transport, protocol):
+        raise ConfigurationError(
+            f"transport must implement the {protocol.__name__} protocol "
+            "(Client takes a SyncTransport, AsyncClient an AsyncTransport)"
+        )
+    if on_api_key_rotated is not None and not callable(on_api_key_rotated):
+        raise ConfigurationError("on_api_key_rotated must be a callable taking a Secret")
+    if clock is not None and not isinstance(clock, Clock):
+        raise ConfigurationError("clock must be an authmatech.core.Clock")
+    if not callable(sleep):
+        raise ConfigurationError("sleep must be a callable taking a number of seconds")
+    return ClientState(
+        keys=KeyRing(credentials, provider),
+        settings=settings,
+        transport=(
+            cast(TransportT, transport) if transport is not None else default_transport(http_client)
+        ),
+        owns_transport=transport is None,
+        on_api_key_rotated=on_api_key_rotated,
+        clock=clock or default_clock(),
+        sleep=sleep,
+    )

@@ -8,20 +8,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import core
-from ._base_client import (
-    NOT_GIVEN,
-    KeyRing,
-    NotGiven,
-    default_clock,
-    evolve_settings,
-    make_credentials,
-    make_settings,
-    new_key_of,
-    transport_choice,
-)
-from .core import Authenticate, Call, Clock, RetryPolicy, Send, Settings, Timeout
+from ._base_client import NOT_GIVEN, ClientState, NotGiven, new_key_of, prepare_state
+from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .credentials import Credentials, Secret
-from .errors import AuthmatechError, ConfigurationError
+from .errors import AuthmatechError
 from .models import (
     ApiResult,
     ConnectIntegration,
@@ -79,58 +69,37 @@ class Client:
         clock: Clock | None = None,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
-        credentials, provider = make_credentials(
-            client_id=client_id, api_key=api_key, client_secret=client_secret, sdk_token=sdk_token
-        )
-        settings = make_settings(
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            retry_policy=retry_policy,
-            app_info=app_info,
-        )
-        choice = transport_choice(http_client, transport)
-        if choice == "transport":
-            if not isinstance(transport, SyncTransport):
-                raise ConfigurationError(
-                    "transport must have send(request, timeout) and close() (a SyncTransport); "
-                    "for AsyncClient use an AsyncTransport"
-                )
-            chosen: SyncTransport = transport
-        else:
-            from .transports import HttpxTransport
+        from .transports import HttpxTransport
 
-            chosen = HttpxTransport(http_client)
-        if on_api_key_rotated is not None and not callable(on_api_key_rotated):
-            raise ConfigurationError("on_api_key_rotated must be a callable taking a Secret")
-        self._init(
-            keys=KeyRing(credentials, provider),
-            settings=settings,
-            transport=chosen,
-            owns_transport=choice != "transport",
-            on_api_key_rotated=on_api_key_rotated,
-            clock=clock or default_clock(),
-            sleep=sleep or time.sleep,
+        self._use(
+            prepare_state(
+                client_id=client_id,
+                api_key=api_key,
+                client_secret=client_secret,
+                sdk_token=sdk_token,
+                base_url=base_url,
+                timeout=timeout,
+                max_retries=max_retries,
+                retry_policy=retry_policy,
+                http_client=http_client,
+                transport=transport,
+                on_api_key_rotated=on_api_key_rotated,
+                app_info=app_info,
+                clock=clock,
+                sleep=sleep or time.sleep,
+                protocol=SyncTransport,
+                default_transport=HttpxTransport,
+            )
         )
 
-    def _init(
-        self,
-        *,
-        keys: KeyRing,
-        settings: Settings,
-        transport: SyncTransport,
-        owns_transport: bool,
-        on_api_key_rotated: Callable[[Secret], object] | None,
-        clock: Clock,
-        sleep: Callable[[float], object],
-    ) -> None:
-        self._keys = keys
-        self._settings = settings
-        self._transport = transport
-        self._owns_transport = owns_transport
-        self._on_api_key_rotated = on_api_key_rotated
-        self._clock = clock
-        self._sleep = sleep
+    def _use(self, state: ClientState[SyncTransport, Callable[[float], object]]) -> None:
+        self._state = state
+        self._keys = state.keys
+        self._settings = state.settings
+        self._transport = state.transport
+        self._clock = state.clock
+        self._sleep = state.sleep
+        self._on_api_key_rotated = state.on_api_key_rotated
         self.sdk = SdkResource(self)
         self.intelligence = IntelligenceResource(self)
         self.account = AccountResource(self)
@@ -159,26 +128,19 @@ class Client:
         """A client with other call settings that shares this one's connection pool and keys
         (a rotation through either switches both). Closing it leaves the pool open."""
         derived = object.__new__(Client)
-        derived._init(
-            keys=self._keys,
-            settings=evolve_settings(
-                self._settings,
+        derived._use(
+            self._state.derive(
                 timeout=timeout,
                 max_retries=max_retries,
                 retry_policy=retry_policy,
                 app_info=app_info,
-            ),
-            transport=self._transport,
-            owns_transport=False,
-            on_api_key_rotated=self._on_api_key_rotated,
-            clock=self._clock,
-            sleep=self._sleep,
+            )
         )
         return derived
 
     def close(self) -> None:
         """Close the connection pool this client created (never a caller's ``http_client``)."""
-        if self._owns_transport:
+        if self._state.owns_transport:
             self._transport.close()
 
     def __enter__(self) -> Client:
