@@ -318,7 +318,8 @@ class AsyncAccountResource(_Resource):
         )
 
     async def generate_api_key(self) -> GeneratedApiKey:
-        """Generate an API key (``201``); the client keeps using its current key."""
+        """Generate an API key (``201``); like a rotation, the client switches to it and calls
+        ``on_api_key_rotated``."""
         return await self._run(core.generate_api_key())
 
     async def products(self, params: QueryParams | None = None) -> ApiResult:

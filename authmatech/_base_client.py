@@ -19,7 +19,7 @@ from .core import Clock, RetryPolicy, Settings, Timeout
 from .core._request import DEFAULT_BASE_URL, ClientConfig
 from .credentials import Credentials, Secret, clean_credential
 from .errors import ConfigurationError
-from .models import RotatedApiKey
+from .models import GeneratedApiKey, RotatedApiKey
 
 __all__ = ["NOT_GIVEN", "ClientState", "KeyRing", "NotGiven", "prepare_state"]
 
@@ -195,8 +195,10 @@ class KeyRing:
 
 
 def new_key_of(result: object) -> Secret | None:
-    """The new API key if ``result`` is a rotation (the client then switches to it)."""
-    if isinstance(result, RotatedApiKey):
+    """The new API key if ``result`` is a rotation or a generation; the client switches to it
+    (whether the server keeps the old key valid after a generation is not documented, so the
+    new key is the one that is sure to work)."""
+    if isinstance(result, (RotatedApiKey, GeneratedApiKey)):
         return result.api_key
     return None
 

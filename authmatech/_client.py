@@ -297,7 +297,8 @@ class AccountResource(_Resource):
         return self._run(core.rotate_client_key_by_id(client_id or self._client._keys.client_id))
 
     def generate_api_key(self) -> GeneratedApiKey:
-        """Generate an API key (``201``); the client keeps using its current key."""
+        """Generate an API key (``201``); like a rotation, the client switches to it and calls
+        ``on_api_key_rotated``."""
         return self._run(core.generate_api_key())
 
     def products(self, params: QueryParams | None = None) -> ApiResult:

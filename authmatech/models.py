@@ -303,4 +303,3 @@ class ApiResult:
     Connect): returned as the server sent it."""
 
     data: Any = attrs.field(default=None, repr=lambda data: redact_text(repr(data)))
-    messages: tuple[Message, ...] = ()

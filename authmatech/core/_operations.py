@@ -49,15 +49,15 @@ class Operation(Generic[T]):
     needs_client_secret: bool = False
     billable: bool = False
     replay: Replay = Replay.UNSAFE
-    result: Callable[[Any, tuple[models.Message, ...]], T]
+    result: Callable[[Any], T]
 
     @property
     def idempotent(self) -> bool:
         return self.replay is Replay.SAFE
 
 
-def _typed(cls: type[T]) -> Callable[[Any, tuple[models.Message, ...]], T]:
-    def parse(data: Any, messages: tuple[models.Message, ...]) -> T:
+def _typed(cls: type[T]) -> Callable[[Any], T]:
+    def parse(data: Any) -> T:
         if not isinstance(data, Mapping):
             raise TypeError(f"expected data to be an object, got {type(data).__name__}")
         return structure_result(data, cls)
@@ -65,8 +65,8 @@ def _typed(cls: type[T]) -> Callable[[Any, tuple[models.Message, ...]], T]:
     return parse
 
 
-def _new_key(*keys: str) -> Callable[[Any, tuple[models.Message, ...]], Secret]:
-    def parse(data: Any, messages: tuple[models.Message, ...]) -> Secret:
+def _new_key(*keys: str) -> Callable[[Any], Secret]:
+    def parse(data: Any) -> Secret:
         if isinstance(data, Mapping):
             for key in keys:
                 value = data.get(key)
@@ -81,16 +81,16 @@ _rotated = _new_key("newApiKey", "apiKey")
 _generated = _new_key("apiKey", "newApiKey")
 
 
-def _rotated_result(data: Any, messages: tuple[models.Message, ...]) -> models.RotatedApiKey:
-    return models.RotatedApiKey(api_key=_rotated(data, messages))
+def _rotated_result(data: Any) -> models.RotatedApiKey:
+    return models.RotatedApiKey(api_key=_rotated(data))
 
 
-def _generated_result(data: Any, messages: tuple[models.Message, ...]) -> models.GeneratedApiKey:
-    return models.GeneratedApiKey(api_key=_generated(data, messages))
+def _generated_result(data: Any) -> models.GeneratedApiKey:
+    return models.GeneratedApiKey(api_key=_generated(data))
 
 
-def _api_result(data: Any, messages: tuple[models.Message, ...]) -> models.ApiResult:
-    return models.ApiResult(data=data, messages=messages)
+def _api_result(data: Any) -> models.ApiResult:
+    return models.ApiResult(data=data)
 
 
 def _op(name: str, method: str, path: str, result: Any, **flags: Any) -> Operation[Any]:

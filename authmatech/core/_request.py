@@ -114,8 +114,11 @@ class ClientConfig:
 DEFAULT_CONFIG = ClientConfig()
 
 
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _encode(body: Mapping[str, Any]) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return _to_json(body).encode()
 
 
 @attrs.frozen(slots=True, kw_only=True, repr=False)

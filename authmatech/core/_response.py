@@ -93,24 +93,22 @@ def parse_response(
         envelope = _envelope(response)
         if envelope is None:
             if status == 204:
-                return _result(operation, None, (), response)
+                return _result(operation, None, response)
             raise _invalid(response, "the body is empty")
-        success, messages, data = envelope
+        success, raw_messages, data = envelope
         if success is False:
-            raise _status_error(response, messages, operation, now)
-        return _result(operation, data, messages, response)
+            raise _status_error(response, _messages(raw_messages), operation, now)
+        return _result(operation, data, response)
     if 300 <= status < 400:
         raise _redirect(response)
     envelope = _envelope(response, strict=False)
-    messages = envelope[1] if envelope else ()
+    messages = _messages(envelope[1]) if envelope else ()
     raise _status_error(response, messages, operation, now, enveloped=envelope is not None)
 
 
-def _result(
-    operation: Operation[T], data: Any, messages: tuple[Message, ...], response: HttpResponse
-) -> T:
+def _result(operation: Operation[T], data: Any, response: HttpResponse) -> T:
     try:
-        return operation.result(data, messages)
+        return operation.result(data)
     except (TypeError, ValueError, KeyError, cattrs.BaseValidationError) as exc:
         why = f"data does not match {operation.name}'s result: {_why(exc)}"
         raise _invalid(response, why) from None
@@ -124,8 +122,8 @@ def _why(exc: BaseException) -> str:
 
 def _envelope(
     response: HttpResponse, strict: bool = True
-) -> tuple[bool, tuple[Message, ...], Any] | None:
-    """``(success, messages, data)``, ``None`` for an empty body; raises if ``strict`` and the
+) -> tuple[bool, Any, Any] | None:
+    """``(success, raw messages, data)``, ``None`` for an empty body; raises if ``strict`` and the
     body is not the envelope (otherwise returns ``None`` for that too)."""
     if not response.body.strip():
         return None
@@ -139,8 +137,7 @@ def _envelope(
         if strict:
             raise _invalid(response, "the body is not the {success, messages, data} envelope")
         return None
-    messages = _messages(document.get("messages"))
-    return document["success"], messages, document.get("data")
+    return document["success"], document.get("messages"), document.get("data")
 
 
 def _messages(raw: Any) -> tuple[Message, ...]:

@@ -50,12 +50,14 @@ def test_rotation_without_a_client_secret_is_refused_before_sending() -> None:
     assert script.count == 0
 
 
-def test_generation_does_not_switch_the_key() -> None:
+def test_generation_switches_to_the_generated_key() -> None:
+    notified: list[authmatech.Secret] = []
     script = Script(ok({"apiKey": "ak_generated"}), ok({"validNumber": True}))
-    client = make_sync(script)
+    client = make_sync(script, on_api_key_rotated=notified.append)
     assert client.account.generate_api_key().api_key.reveal() == "ak_generated"
     client.verify(NUMBER, "BLOB")
-    assert script.requests[-1].headers["x-api-key"] == API_KEY
+    assert script.requests[-1].headers["x-api-key"] == "ak_generated"
+    assert notified == [authmatech.Secret("ak_generated")]
 
 
 def test_a_request_that_raced_a_rotation_is_resent_with_the_new_key() -> None:
