@@ -65,14 +65,49 @@ def _passthrough(value: Any, _: Any) -> Any:
     return value
 
 
-def _mapping(value: Any, _: Any) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise TypeError(f"expected an object, got {type(value).__name__}")
-    return typing.cast("Mapping[str, Any]", value)
-
-
 def _is_mapping(tp: Any) -> bool:
     return typing.get_origin(tp) is Mapping or tp is Mapping
+
+
+def _is_tuple(tp: Any) -> bool:
+    return typing.get_origin(tp) is tuple
+
+
+def _mapping_hook(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """``Mapping[str, V]``: an object whose values are checked as ``V`` (kept as-is for Any)."""
+
+    def factory(tp: Any) -> Callable[[Any, Any], Any]:
+        args = typing.get_args(tp)
+        value_type = args[1] if len(args) == 2 else Any
+
+        def structure(value: Any, _: Any) -> Any:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected an object, got {type(value).__name__}")
+            if value_type is Any:
+                return value
+            return {key: conv.structure(item, value_type) for key, item in value.items()}
+
+        return structure
+
+    return factory
+
+
+def _tuple_hook(conv: cattrs.Converter) -> Callable[[Any], Callable[[Any, Any], Any]]:
+    """``tuple[X, ...]`` from a JSON array (``null`` reads as empty: Spring sends it so)."""
+
+    def factory(tp: Any) -> Callable[[Any, Any], Any]:
+        item_type = typing.get_args(tp)[0]
+
+        def structure(value: Any, _: Any) -> tuple[Any, ...]:
+            if value is None:
+                return ()
+            if not isinstance(value, list):
+                raise TypeError(f"expected an array, got {type(value).__name__}")
+            return tuple(conv.structure(item, item_type) for item in value)
+
+        return structure
+
+    return factory
 
 
 def _open_enum_member(tp: Any) -> type[enum.Enum] | None:
@@ -109,7 +144,8 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook(int, _int)
     conv.register_structure_hook(float, _float)
     conv.register_structure_hook(Any, _passthrough)
-    conv.register_structure_hook_func(_is_mapping, _mapping)
+    conv.register_structure_hook_factory(_is_mapping, _mapping_hook(conv))
+    conv.register_structure_hook_factory(_is_tuple, _tuple_hook(conv))
     conv.register_structure_hook_factory(
         lambda tp: _open_enum_member(tp) is not None, _open_enum_hook
     )

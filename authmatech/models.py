@@ -123,6 +123,10 @@ class Message:
 # --- requests -------------------------------------------------------------------------------
 
 
+def _secret_or_none(value: str | Secret | None) -> Secret | None:
+    return Secret(value) if isinstance(value, str) else value
+
+
 @attrs.frozen(slots=True, kw_only=True)
 class DeviceSignal:
     """What the app knows about the device (Trust / Shield / Detect input)."""
@@ -202,7 +206,7 @@ class ConnectIntegration:
     integration_type: str
     endpoint_url: str | None = None
     http_method: str | None = None
-    api_key: Secret | None = None
+    api_key: Secret | None = attrs.field(default=None, converter=_secret_or_none)
     trigger_event: str | None = None
     field_mappings: Mapping[str, Any] | None = None
     batch_size: int | None = None
@@ -222,7 +226,9 @@ class VerifyResult:
     """The verdict. ``valid_number=False`` is a normal answer, not an error."""
 
     valid_number: bool
-    masked_mobile_number: str | None = attrs.field(default=None, metadata={"wire": "mobileNumber"})
+    masked_mobile_number: str | None = attrs.field(
+        default=None, metadata={"wire": "mobileNumber"}, repr=lambda value: redact_text(repr(value))
+    )
     raw: Mapping[str, Any] = _raw()
 
 

@@ -73,11 +73,14 @@ def _query(params: object) -> dict[str, str]:
     for key, value in mapping.items():
         if isinstance(value, bool):
             query[key] = "true" if value else "false"
-        elif isinstance(value, (str, int)):
+        elif isinstance(value, str):
+            query[key] = value
+        elif isinstance(value, int) and -(10**18) <= value <= 10**18:
             query[key] = str(value)
         else:
             raise RequestValidationError(
-                f"params[{key!r}] must be a str, int or bool, not {type(value).__name__}"
+                f"params[{key!r}] must be a str, an int (at most 10**18 in size) or a bool, "
+                f"not {type(value).__name__}"
             )
     return query
 
@@ -155,22 +158,30 @@ def register_sdk_session(
     return Call(operation=OPERATIONS["sdk.register_session"], body=to_wire(request))
 
 
+def _why(exc: Exception) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc))
+    return str(exc)
+
+
 def _signals(signals: object) -> dict[str, Any]:
     if isinstance(signals, Mapping):
         try:
             signals = converter.structure(dict(signals), models.Signals)
         except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-            reasons = (
-                "; ".join(cattrs.transform_error(exc))
-                if isinstance(exc, cattrs.BaseValidationError)
-                else str(exc)
-            )
             raise RequestValidationError(
-                f"signals is not a valid camelCase signals object: {reasons}"
+                f"signals is not a valid camelCase signals object: {_why(exc)}"
             ) from None
     parsed = check_instance(signals, models.Signals, "signals")
     check_e164(parsed.mobile_number, "signals.mobile_number")
-    return to_wire(parsed)
+    wire = to_wire(parsed)
+    try:
+        converter.structure(wire, models.Signals)
+    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        raise RequestValidationError(
+            f"signals has a field of the wrong type: {_why(exc)}"
+        ) from None
+    return wire
 
 
 def trust_score(signals: models.Signals | Mapping[str, Any]) -> Call[models.TrustScore]:

@@ -58,14 +58,17 @@ class HttpResponse:
         return f"HttpResponse(status_code={self.status_code}, body=<{len(self.body)} bytes>)"
 
 
-def _positive_or_none(name: str) -> Callable[[object, object, float], None]:
+def _positive(name: str) -> Callable[[object, object, float], None]:
     def check(instance: object, attribute: object, value: float) -> None:
         if value is None:
-            return
+            raise ConfigurationError(
+                f"timeout {name} must be a number of seconds; None (no limit) is not allowed, "
+                "so that no call can hang forever"
+            )
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigurationError(f"timeout {name} must be a number of seconds")
-        if not value > 0:
-            raise ConfigurationError(f"timeout {name} must be a positive number of seconds")
+        if not 0 < value < float("inf"):
+            raise ConfigurationError(f"timeout {name} must be a positive, finite number of seconds")
 
     return check
 
@@ -77,11 +80,11 @@ class Timeout:
     Every phase is finite by default: an API client that can hang forever is a bug.
     """
 
-    connect: float = attrs.field(default=5.0, validator=_positive_or_none("connect"))
-    read: float = attrs.field(default=15.0, validator=_positive_or_none("read"))
-    write: float = attrs.field(default=15.0, validator=_positive_or_none("write"))
-    pool: float = attrs.field(default=5.0, validator=_positive_or_none("pool"))
-    total: float = attrs.field(default=60.0, validator=_positive_or_none("total"))
+    connect: float = attrs.field(default=5.0, validator=_positive("connect"))
+    read: float = attrs.field(default=15.0, validator=_positive("read"))
+    write: float = attrs.field(default=15.0, validator=_positive("write"))
+    pool: float = attrs.field(default=5.0, validator=_positive("pool"))
+    total: float = attrs.field(default=60.0, validator=_positive("total"))
 
     @classmethod
     def of(cls, seconds: float) -> Timeout:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Mapping
 
 from .._mask import mask_phone, redact_text
@@ -40,6 +41,6 @@ def _redact_arg(value: object) -> object:
         return value.fingerprint
     if isinstance(value, str):
         return redact_text(value)
-    if isinstance(value, (int, float)):
+    if isinstance(value, numbers.Number):
         return value
     return redact_text(str(value))

@@ -22,7 +22,7 @@ import attrs
 
 from .._version import __version__
 from ..credentials import Credentials
-from ..errors import ConfigurationError, CredentialScopeError
+from ..errors import ConfigurationError, CredentialScopeError, RequestValidationError
 from ._http import HttpRequest, HttpResponse
 from ._operations import Auth, Operation
 from ._response import parse_response
@@ -61,7 +61,7 @@ def _check_base_url(value: object) -> str:
         raise ConfigurationError(
             "base_url must not carry user info; credentials travel only in headers"
         )
-    if parts.query or parts.fragment:
+    if parts.query or parts.fragment or "?" in url or "#" in url:
         raise ConfigurationError("base_url must not have a query string or fragment")
     if parts.scheme == "http" and not _is_loopback(host):
         raise ConfigurationError(
@@ -114,11 +114,42 @@ class ClientConfig:
 DEFAULT_CONFIG = ClientConfig()
 
 
-_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 def _encode(body: Mapping[str, Any]) -> bytes:
-    return _to_json(body).encode()
+    """``body`` as UTF-8 JSON; anything JSON cannot carry is the caller's error, found here."""
+    try:
+        return _to_json(body).encode()
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise RequestValidationError(
+            f"the request body cannot be sent as JSON: {_unencodable(exc)}"
+        ) from None
+
+
+def _unencodable(exc: Exception) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return "a string contains a lone surrogate (not valid Unicode text)"
+    if isinstance(exc, ValueError) and "Out of range float" in str(exc):
+        return "NaN and infinite numbers are not JSON"
+    if isinstance(exc, ValueError):
+        return "a value is too large to encode"
+    return str(exc).split(" is not JSON serializable")[0].replace("Object of type ", "a ") + (
+        " is not JSON (use str, int, float, bool, None, lists and dicts with str keys)"
+    )
+
+
+def _target(path: str, path_params: Mapping[str, str], query: Mapping[str, str]) -> str:
+    try:
+        for name, value in path_params.items():
+            path = path.replace(f"{{{name}}}", quote(value, safe=""))
+        if query:
+            path = f"{path}?{urlencode(query)}"
+    except (TypeError, ValueError, UnicodeEncodeError) as exc:
+        raise RequestValidationError(
+            f"a path or query parameter cannot be put in a URL: {_unencodable(exc)}"
+        ) from None
+    return path
 
 
 @attrs.frozen(slots=True, kw_only=True, repr=False)
@@ -140,12 +171,9 @@ class Call(Generic[T]):
     _encoded: bytes | None = attrs.field(init=False, alias="_encoded")
 
     def __attrs_post_init__(self) -> None:
-        path = self.operation.path
-        for name, value in self.path_params.items():
-            path = path.replace(f"{{{name}}}", quote(value, safe=""))
-        if self.query:
-            path = f"{path}?{urlencode(self.query)}"
-        object.__setattr__(self, "_target", path)
+        object.__setattr__(
+            self, "_target", _target(self.operation.path, self.path_params, self.query)
+        )
         encoded = None
         if self.body is not None and not self.operation.needs_client_secret:
             encoded = _encode(self.body)

@@ -120,9 +120,7 @@ def _why(exc: BaseException) -> str:
     return str(exc)[:_MAX_MESSAGE]
 
 
-def _envelope(
-    response: HttpResponse, strict: bool = True
-) -> tuple[bool, Any, Any] | None:
+def _envelope(response: HttpResponse, strict: bool = True) -> tuple[bool, Any, Any] | None:
     """``(success, raw messages, data)``, ``None`` for an empty body; raises if ``strict`` and the
     body is not the envelope (otherwise returns ``None`` for that too)."""
     if not response.body.strip():

@@ -10,7 +10,7 @@ connect error, connect or pool timeout            retry       retry
 429                                               retry       retry
 5xx, read timeout, reset after sending            retry       only with ``retry_non_idempotent``
 other 4xx, invalid 2xx body                       never       never
-rotation, key generation, Stuck+ reveal (sent)    -           never, whatever the policy
+rotation, key generation, Stuck+ reveal          -           only when nothing was sent
 ================================================  ==========  ==========================
 """
 
@@ -62,21 +62,24 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int, random: Callable[[], float]) -> float:
         """Seconds to wait before retry number ``retry_number`` (1-based), jitter included."""
-        base = min(self.initial_backoff * self.multiplier ** (retry_number - 1), self.max_backoff)
+        try:
+            growth = self.multiplier ** (retry_number - 1)
+        except OverflowError:
+            growth = float("inf")
+        base = min(self.initial_backoff * growth, self.max_backoff)
         return max(0.0, base + (2 * random() - 1) * self.jitter)
 
 
 def _may_resend(operation: Operation[Any], policy: RetryPolicy, error: AuthmatechError) -> bool:
+    if isinstance(error, APIConnectionError) and not error.maybe_processed:
+        return True
+    if operation.replay is Replay.NEVER:
+        return False
     if isinstance(error, RateLimitError):
         return True
-    if isinstance(error, APIConnectionError):
-        if not error.maybe_processed:
-            return True
-    elif not isinstance(error, ServerError):
+    if not isinstance(error, (APIConnectionError, ServerError)):
         return False
-    if operation.replay is Replay.SAFE:
-        return True
-    return operation.replay is Replay.UNSAFE and policy.retry_non_idempotent
+    return operation.replay is Replay.SAFE or policy.retry_non_idempotent
 
 
 def retry_delay(

@@ -73,6 +73,8 @@ def check_identifier(value: object, name: str) -> str:
         raise RequestValidationError(
             f"{name} must not contain '/', whitespace or control characters"
         )
+    if text in (".", ".."):
+        raise RequestValidationError(f"{name} must not be '.' or '..' (a path segment)")
     return text
 
 
