@@ -9,7 +9,7 @@ import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
-nox.options.sessions = ["tests", "lint", "typecheck", "coverage"]
+nox.options.sessions = ["tests", "lint", "typecheck", "coverage", "docs"]
 
 SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
 INSTALLED = [version for version in SUPPORTED if shutil.which(f"python{version}")]
@@ -65,3 +65,21 @@ def fuzz(session: nox.Session) -> None:
     session.install("-e", ".[test,aiohttp]")
     args = ["python", "-m", "pytest", "-q", "tests/core", "-k", "property", *session.posargs]
     session.run(*args, env={"HYPOTHESIS_PROFILE": "fuzz"})
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site; every warning is an error (mkdocs build --strict)."""
+    session.install("-e", ".[docs]")
+    session.run("mkdocs", "build", "--strict", env={"NO_MKDOCS_2_WARNING": "1"})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Library vs raw httpx / aiohttp on a loopback server (see bench/README.md).
+
+    ``nox -s bench -- --quick`` for a smoke run.
+    """
+    session.install("-e", ".[aiohttp]")
+    session.install("matplotlib")  # optional: draws bench/results/latest.png
+    session.run("python", "bench/run.py", *session.posargs)

@@ -38,6 +38,7 @@ from .errors import (
     RedirectError,
     RequestValidationError,
     ResponseValidationError,
+    RotationCallbackError,
     ServerError,
 )
 from .models import (
@@ -102,6 +103,7 @@ __all__ = [
     "RecommendedAction",
     "RedirectError",
     "RequestValidationError",
+    "RotationCallbackError",
     "ResponseValidationError",
     "RetryPolicy",
     "RiskLevel",

@@ -14,7 +14,7 @@ from . import core
 from ._base_client import NOT_GIVEN, ClientState, NotGiven, new_key_of, prepare_state
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .credentials import Credentials, Secret
-from .errors import APITimeoutError, AuthmatechError
+from .errors import APITimeoutError, AuthmatechError, RotationCallbackError
 from .models import (
     ApiResult,
     ConnectIntegration,
@@ -201,9 +201,12 @@ class AsyncClient:
         if new_key is not None:
             self._keys.swap_api_key(new_key)
             if self._on_api_key_rotated is not None:
-                notified = self._on_api_key_rotated(new_key)
-                if inspect.isawaitable(notified):
-                    await notified
+                try:
+                    notified = self._on_api_key_rotated(new_key)
+                    if inspect.isawaitable(notified):
+                        await notified
+                except Exception as error:
+                    raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
         return result
 
     async def verify(

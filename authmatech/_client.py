@@ -11,7 +11,7 @@ from . import core
 from ._base_client import NOT_GIVEN, ClientState, NotGiven, new_key_of, prepare_state
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .credentials import Credentials, Secret
-from .errors import AuthmatechError
+from .errors import AuthmatechError, RotationCallbackError
 from .models import (
     ApiResult,
     ConnectIntegration,
@@ -184,7 +184,10 @@ class Client:
         if new_key is not None:
             self._keys.swap_api_key(new_key)
             if self._on_api_key_rotated is not None:
-                self._on_api_key_rotated(new_key)
+                try:
+                    self._on_api_key_rotated(new_key)
+                except Exception as error:
+                    raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
         return result
 
     def verify(

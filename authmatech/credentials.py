@@ -31,7 +31,7 @@ class Secret:
 
     >>> key = Secret("sk_live_123")
     >>> key
-    Secret('sha256:7a7d3b1f5c88')
+    Secret('sha256:46e8faffd30e')
     >>> key.reveal()
     'sk_live_123'
     """

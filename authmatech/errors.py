@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .models import Message
+    from .models import GeneratedApiKey, Message, RotatedApiKey
 
 __all__ = [
     "APIConnectionError",
@@ -35,6 +35,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitError",
     "RedirectError",
+    "RotationCallbackError",
     "RequestValidationError",
     "ResponseValidationError",
     "ServerError",
@@ -73,6 +74,22 @@ _HOW_TO_PASS = {
     "client secret": "client_secret=... (or set AUTHMATECH_CLIENT_SECRET)",
     "client ID": "client_id=... (or set AUTHMATECH_CLIENT_ID)",
 }
+
+
+class RotationCallbackError(AuthmatechError):
+    """The key was rotated and the client switched to it, but ``on_api_key_rotated`` raised.
+
+    The new key is shown only once, so it travels here: ``.rotated.api_key`` (a ``Secret``).
+    Store it before anything else; the callback's exception is the ``__cause__``.
+    """
+
+    def __init__(self, rotated: RotatedApiKey | GeneratedApiKey, cause: BaseException) -> None:
+        self.rotated = rotated
+        super().__init__(
+            f"the API key was replaced (new key {rotated.api_key.fingerprint}) and this client "
+            f"now uses it, but on_api_key_rotated raised {type(cause).__name__}: the new key is "
+            "in this error's .rotated.api_key; store it now, the old key no longer works"
+        )
 
 
 class RequestValidationError(AuthmatechError, ValueError):
