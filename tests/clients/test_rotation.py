@@ -174,3 +174,32 @@ def test_rotated_key_never_reaches_the_logs(caplog: pytest.LogCaptureFixture) ->
     assert "me/api-key/rotate" in caplog.text
     for secret in (NEW_KEY, API_KEY, CLIENT_SECRET):
         assert secret not in text
+
+
+def test_a_failing_callback_still_hands_over_the_new_key() -> None:
+    def persist(key: authmatech.Secret) -> None:
+        raise OSError("secret manager is down")
+
+    script = Script(ok({"newApiKey": NEW_KEY}), ok({"validNumber": True}))
+    client = make_sync(script, on_api_key_rotated=persist)
+    with pytest.raises(authmatech.RotationCallbackError) as info:
+        client.account.rotate_api_key()
+    assert info.value.rotated.api_key.reveal() == NEW_KEY
+    assert isinstance(info.value.__cause__, OSError)
+    assert NEW_KEY not in str(info.value)
+    client.verify(NUMBER, "BLOB")
+    assert script.requests[-1].headers["x-api-key"] == NEW_KEY
+
+
+@pytest.mark.anyio
+async def test_a_failing_async_callback_still_hands_over_the_new_key() -> None:
+    async def persist(key: authmatech.Secret) -> None:
+        await anyio.sleep(0)
+        raise RuntimeError("vault sealed")
+
+    script = Script(ok({"newApiKey": NEW_KEY}))
+    client = make_async(script, on_api_key_rotated=persist)
+    with pytest.raises(authmatech.RotationCallbackError) as info:
+        await client.account.rotate_client_key()
+    assert info.value.rotated.api_key == authmatech.Secret(NEW_KEY)
+    assert client.api_key_fingerprint == authmatech.Secret(NEW_KEY).fingerprint
