@@ -207,7 +207,7 @@ TransportT = TypeVar("TransportT")
 SleepT = TypeVar("SleepT")
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, eq=False)
 class ClientState(Generic[TransportT, SleepT]):
     """Everything a client holds; derived clients share ``keys`` and ``transport``."""
 

@@ -8,7 +8,6 @@ the docs give for "persistent 401s" (stray whitespace, line breaks, quotes) once
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 from collections.abc import Mapping
 
@@ -61,6 +60,8 @@ class Secret:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Secret):
+            import hmac
+
             return hmac.compare_digest(self._value.encode(), other._value.encode())
         return NotImplemented
 

@@ -69,7 +69,7 @@ Step = Union[Authenticate, Send, Sleep]  # noqa: UP007 (a runtime alias on Pytho
 Outcome = Union[HttpResponse, AuthmatechError]  # noqa: UP007
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, eq=False)
 class Clock:
     """Time and chance, injected so that retry tests are exact and instant.
 
@@ -82,7 +82,7 @@ class Clock:
     random: Callable[[], float] = _random.random
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, eq=False)
 class Settings:
     """Per-client call settings, shared by every call of a client and its derived clients."""
 

@@ -40,7 +40,7 @@ class Replay(enum.Enum):
     """Key rotation / generation, Stuck+ reveal: never sent twice, whatever the policy."""
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, eq=False)
 class Operation(Generic[T]):
     name: str
     method: str

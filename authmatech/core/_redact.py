@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import logging
-import numbers
 from collections.abc import Mapping
 
 from .._mask import mask_phone, redact_text
@@ -41,6 +40,10 @@ def _redact_arg(value: object) -> object:
         return value.fingerprint
     if isinstance(value, str):
         return redact_text(value)
+    if isinstance(value, (int, float)):
+        return value
+    import numbers  # Decimal, Fraction, numpy scalars: keep them formattable with %d / %f
+
     if isinstance(value, numbers.Number):
         return value
     return redact_text(str(value))

@@ -11,9 +11,8 @@ The credential-scope rules are enforced here, before anything can be sent:
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import platform
+import sys
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
@@ -37,6 +36,8 @@ DEFAULT_BASE_URL = "https://service.authmatech.com"
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress  # only plain-http base URLs get here
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -87,7 +88,7 @@ def _check_app_info(value: object) -> str | None:
     return value.strip()
 
 
-@attrs.frozen(slots=True, kw_only=True)
+@attrs.frozen(slots=True, kw_only=True, eq=False)
 class ClientConfig:
     """Where requests go and how they introduce themselves; validated once, reused per call."""
 
@@ -98,7 +99,8 @@ class ClientConfig:
     _json_headers: Mapping[str, str] = attrs.field(init=False, repr=False, alias="_json_headers")
 
     def __attrs_post_init__(self) -> None:
-        agent = f"authmatech-python/{__version__} python/{platform.python_version()}"
+        python = "{}.{}.{}".format(*sys.version_info[:3])
+        agent = f"authmatech-python/{__version__} python/{python}"
         if self.app_info:
             agent = f"{agent} {self.app_info}"
         base = {"Accept": "application/json", "User-Agent": agent}
@@ -152,7 +154,7 @@ def _target(path: str, path_params: Mapping[str, str], query: Mapping[str, str])
     return path
 
 
-@attrs.frozen(slots=True, kw_only=True, repr=False)
+@attrs.frozen(slots=True, kw_only=True, repr=False, eq=False)
 class Call(Generic[T]):
     """One validated operation, ready to be built (per attempt) and to parse its answer.
 

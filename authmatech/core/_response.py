@@ -9,7 +9,6 @@ The body is parsed as JSON whatever the ``Content-Type`` says (the service answe
 
 from __future__ import annotations
 
-import email.utils
 import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -72,6 +71,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return seconds if seconds >= 0 and seconds != float("inf") else None
     if now is None:
         return None
+    import email.utils  # only for the rare HTTP-date form; it is slow to import
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

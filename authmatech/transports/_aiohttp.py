@@ -1,0 +1,175 @@
+"""An optional transport on aiohttp, for asyncio services that send many requests at once.
+
+Install it with ``pip install "authmatech[aiohttp]"``. It runs on asyncio only; under trio use
+the default :class:`~authmatech.transports.AsyncHttpxTransport`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+
+import aiohttp
+
+from ..core._http import HttpRequest, HttpResponse, Timeout
+from ..errors import AuthmatechError, ConfigurationError
+from ._common import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    Failure,
+    TimeoutCache,
+    body_too_large,
+    check_max_response_bytes,
+    declared_length,
+    host_of,
+    merge_headers,
+    translate,
+)
+
+__all__ = ["AiohttpTransport"]
+
+
+_FAILURES = (
+    Failure(aiohttp.ConnectionTimeoutError, "connect to {host} timed out", False, timeout=True),
+    Failure(aiohttp.ServerTimeoutError, "{host} did not respond in time", True, timeout=True),
+    Failure(aiohttp.ClientConnectorError, "could not connect to {host}", False),
+    Failure(aiohttp.ClientHttpProxyError, "proxy could not reach {host}", False),
+    Failure(aiohttp.ServerFingerprintMismatch, "{host} sent an unexpected certificate", False),
+    Failure(aiohttp.ServerDisconnectedError, "{host} closed the connection", True),
+    Failure(aiohttp.ClientPayloadError, "response body from {host} was cut short", True),
+    Failure(aiohttp.ClientResponseError, "{host} sent invalid HTTP", True),
+    Failure(asyncio.TimeoutError, "request to {host} timed out", True, timeout=True),
+)
+
+#: What :meth:`AiohttpTransport.send` maps; cancellation and anything else propagate untouched.
+_AIOHTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
+    # aiohttp's ``connect`` covers waiting for a pooled connection and opening a new one.
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=timeout.pool + timeout.connect,
+        sock_connect=timeout.connect,
+        sock_read=timeout.read,
+    )
+
+
+def _error(exc: BaseException, request: HttpRequest) -> AuthmatechError:
+    if isinstance(exc, (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError)):
+        return ConfigurationError(
+            f"cannot send to {host_of(request.url)}: the URL is invalid or not http(s) "
+            f"({type(exc).__name__})"
+        )
+    return translate(exc, request.url, _FAILURES)
+
+
+def _unsendable(request: HttpRequest) -> ConfigurationError:
+    return ConfigurationError(
+        f"the request to {host_of(request.url)} was not sent: a header name or value is not "
+        "valid HTTP (check credentials and app_info for control characters)"
+    )
+
+
+class AiohttpTransport:
+    """Sends each request once with an ``aiohttp.ClientSession``; never follows redirects.
+
+    Without ``session`` it creates one inside the running loop on first use (``limit`` pooled
+    connections) and closes it in :meth:`aclose`; use one transport per event loop. A caller's
+    session is used as it is (set ``trust_env`` or proxies there) and is never closed here.
+    aiohttp has no write timeout, so ``Timeout.write`` is not applied.
+    """
+
+    __slots__ = ("_closed", "_given", "_limit", "_max_response_bytes", "_session", "_timeouts")
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        limit: int | None = None,
+    ) -> None:
+        if session is not None and limit is not None:
+            raise ConfigurationError(
+                "limit configures the session this transport creates; "
+                "set it on the session you pass instead"
+            )
+        self._max_response_bytes = check_max_response_bytes(max_response_bytes)
+        self._timeouts = TimeoutCache(_client_timeout)
+        self._given = session
+        self._limit = 100 if limit is None else limit
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this AiohttpTransport is closed")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            raise ConfigurationError(
+                "AiohttpTransport runs on asyncio only and no asyncio loop is running (trio?); "
+                "use the default AsyncHttpxTransport (the AsyncClient's default) instead"
+            ) from None
+        session = self._given
+        if session is None:
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._limit))
+        self._session = session
+        return session
+
+    async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
+        """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
+        session = self._session
+        if session is None:
+            session = self._open()
+        try:
+            response: aiohttp.ClientResponse | None = await session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                allow_redirects=False,
+                timeout=self._timeouts.get(timeout),
+            )
+        except _AIOHTTP_ERRORS as exc:
+            raise _error(exc, request) from exc
+        except ValueError:
+            response = None
+        if response is None:
+            raise _unsendable(request)
+        try:
+            headers = merge_headers(response.headers.items())
+            limit = self._max_response_bytes
+            length = declared_length(headers)
+            if length is not None and length > limit and request.method != "HEAD":
+                raise body_too_large(request.url, response.status, limit, "AiohttpTransport")
+            content = response.content
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := await content.read(limit + 1 - size):
+                size += len(chunk)
+                if size > limit:
+                    raise body_too_large(request.url, response.status, limit, "AiohttpTransport")
+                chunks.append(chunk)
+        except _AIOHTTP_ERRORS as exc:
+            raise _error(exc, request) from exc
+        finally:
+            response.release()
+        return HttpResponse(response.status, headers, b"".join(chunks))
+
+    async def aclose(self) -> None:
+        """Close the session if this transport created it; a caller's session stays open."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._given is None:
+            await session.close()
+
+    async def __aenter__(self) -> AiohttpTransport:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
