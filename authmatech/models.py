@@ -55,6 +55,8 @@ class ServiceType(str, enum.Enum):
 
 
 class MessageType(str, enum.Enum):
+    """The ``type`` of an envelope message."""
+
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
     INFO = "INFO"
@@ -62,6 +64,8 @@ class MessageType(str, enum.Enum):
 
 
 class Confidence(str, enum.Enum):
+    """How much signal a Trust score rests on (device and network signals both: ``HIGH``)."""
+
     HIGH = "HIGH"
     MEDIUM = "MEDIUM"
     LOW = "LOW"
@@ -78,6 +82,8 @@ class Decision(str, enum.Enum):
 
 
 class RiskLevel(str, enum.Enum):
+    """Shield's and Detect's ``riskLevel``."""
+
     LOW = "LOW"
     MEDIUM = "MEDIUM"
     HIGH = "HIGH"
@@ -85,12 +91,16 @@ class RiskLevel(str, enum.Enum):
 
 
 class DeviceConsistency(str, enum.Enum):
+    """Is the live device the one of the verified SDK session? (Shield)"""
+
     STABLE = "STABLE"
     INCONSISTENT = "INCONSISTENT"
     UNKNOWN = "UNKNOWN"
 
 
 class OperatorConsistency(str, enum.Enum):
+    """Is the live operator the one of the verified SDK session? (Shield)"""
+
     STABLE = "STABLE"
     CHANGED = "CHANGED"
     UNKNOWN = "UNKNOWN"
@@ -234,12 +244,21 @@ class VerifyResult:
 
 @attrs.frozen(slots=True, kw_only=True)
 class SdkSession:
+    """A registered SDK session; pass ``sdk_session_id`` to verify, Shield and Detect."""
+
     sdk_session_id: str | None = None
     raw: Mapping[str, Any] = _raw()
 
 
 @attrs.frozen(slots=True, kw_only=True)
 class TrustScore:
+    """Trust's answer: ``trust_score`` 0-100 (higher is more trustworthy) and a
+    ``recommendation``; ``transaction_id`` starts with ``TR-``.
+
+    >>> score = client.intelligence.trust_score(signals)
+    >>> score.recommendation is Decision.ALLOW and score.trust_score >= 80
+    """
+
     transaction_id: str | None = None
     trust_score: int | None = None
     confidence: Confidence | str | None = None
@@ -278,6 +297,9 @@ class Anomaly:
 
 @attrs.frozen(slots=True, kw_only=True)
 class DetectAnalysis:
+    """Detect's answer: typed ``anomalies`` and a ``recommended_action`` for review queues;
+    ``transaction_id`` starts with ``DE-``."""
+
     anomalies: tuple[Anomaly, ...] = ()
     recommended_action: RecommendedAction | str | None = None
     risk_level: RiskLevel | str | None = None

@@ -19,6 +19,7 @@ SECRET_HEADERS = frozenset({"x-api-key", "x-sdk-token", "authorization", "cookie
 
 
 def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """A copy of ``headers`` with credential values replaced by ``<masked>``."""
     return {
         name: ("<masked>" if name.lower() in SECRET_HEADERS else value)
         for name, value in headers.items()

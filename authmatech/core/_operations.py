@@ -42,6 +42,9 @@ class Replay(enum.Enum):
 
 @attrs.frozen(slots=True, kw_only=True, eq=False)
 class Operation(Generic[T]):
+    """The spec of one endpoint: how it is called, which credential it needs, whether it is
+    billable and safe to resend, and how its ``data`` becomes the result ``T``."""
+
     name: str
     method: str
     path: str

@@ -25,6 +25,7 @@ class RedactionFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record in place; never drops it."""
         args = record.args
         if isinstance(args, tuple) and args:
             record.args = tuple(_redact_arg(arg) for arg in args)
