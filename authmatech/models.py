@@ -253,10 +253,11 @@ class SdkSession:
 @attrs.frozen(slots=True, kw_only=True)
 class TrustScore:
     """Trust's answer: ``trust_score`` 0-100 (higher is more trustworthy) and a
-    ``recommendation``; ``transaction_id`` starts with ``TR-``.
+    ``recommendation``; ``transaction_id`` starts with ``TR-``::
 
-    >>> score = client.intelligence.trust_score(signals)
-    >>> score.recommendation is Decision.ALLOW and score.trust_score >= 80
+        score = await client.intelligence.trust_score(signals)
+        if score.recommendation is Decision.ALLOW and score.trust_score >= 80:
+            ...
     """
 
     transaction_id: str | None = None
