@@ -124,10 +124,15 @@ def make_credentials(
 ) -> tuple[Credentials, Callable[[], Any] | None]:
     """The static credentials and, if ``api_key`` is a callable, the key provider."""
     from_env = Credentials.from_env(environ)
-    provider = api_key if callable(api_key) and not isinstance(api_key, Secret) else None
+    provider: Callable[[], Any] | None = None
+    static_key: str | Secret | None = None
+    if callable(api_key) and not isinstance(api_key, Secret):
+        provider = api_key
+    else:
+        static_key = cast("str | Secret | None", api_key)
     credentials = Credentials(
         client_id if client_id is not None else from_env.client_id,
-        api_key=None if provider else (api_key if api_key is not None else from_env.api_key),
+        api_key=static_key if static_key is not None or provider else from_env.api_key,
         sdk_token=sdk_token if sdk_token is not None else from_env.sdk_token,
         client_secret=client_secret if client_secret is not None else from_env.client_secret,
     )

@@ -19,6 +19,7 @@ from ._common import (
     TimeoutCache,
     body_too_large,
     check_max_response_bytes,
+    closed_error,
     declared_length,
     host_of,
     merge_headers,
@@ -132,6 +133,10 @@ class AiohttpTransport:
             )
         except _AIOHTTP_ERRORS as exc:
             raise _error(exc, request) from exc
+        except RuntimeError:
+            if session.closed:
+                raise closed_error() from None
+            raise
         except ValueError:
             response = None
         if response is None:

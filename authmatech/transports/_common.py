@@ -144,3 +144,11 @@ class TimeoutCache(Generic[_T]):
             converted = self._cache[timeout] = self._build(timeout)
         self._last = (timeout, converted)
         return converted
+
+
+def closed_error() -> ConfigurationError:
+    """Sending through a closed client is a lifecycle bug in the caller, found before any I/O."""
+    return ConfigurationError(
+        "this client's connection pool is closed (close()/aclose() was called, or its `with` "
+        "block ended): keep one client open for the application's lifespan, or create a new one"
+    )

@@ -18,6 +18,7 @@ from ._common import (
     TimeoutCache,
     body_too_large,
     check_max_response_bytes,
+    closed_error,
     declared_length,
     host_of,
     translate,
@@ -146,6 +147,10 @@ class HttpxTransport:
             response = None
         except _HTTPX_ERRORS as exc:
             raise _error(exc, request) from exc
+        except RuntimeError:
+            if client.is_closed:
+                raise closed_error() from None
+            raise
         if response is None:
             raise _unsendable(request)
         try:
@@ -232,6 +237,10 @@ class AsyncHttpxTransport:
             response = None
         except _HTTPX_ERRORS as exc:
             raise _error(exc, request) from exc
+        except RuntimeError:
+            if client.is_closed:
+                raise closed_error() from None
+            raise
         if response is None:
             raise _unsendable(request)
         stream = response.aiter_bytes()

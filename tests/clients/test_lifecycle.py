@@ -104,7 +104,7 @@ def test_the_client_closes_the_pool_it_created() -> None:
     derived = client.with_options(max_retries=0)
     derived.close()
     client.close()
-    with pytest.raises(authmatech.AuthmatechError):
+    with pytest.raises(authmatech.ConfigurationError, match="pool is closed"):
         client.verify(NUMBER, "BLOB")
 
 
@@ -208,4 +208,12 @@ async def test_async_bad_options() -> None:
         authmatech.AsyncClient(client_id=CLIENT_ID, transport=object())  # type: ignore[arg-type]
     client = make_async(Script(), api_key=None)
     with pytest.raises(authmatech.CredentialScopeError):
+        await client.verify(NUMBER, "BLOB")
+
+
+@pytest.mark.anyio
+async def test_the_async_client_refuses_to_send_once_closed() -> None:
+    client = authmatech.AsyncClient(client_id=CLIENT_ID, api_key=API_KEY)
+    await client.aclose()
+    with pytest.raises(authmatech.ConfigurationError, match="pool is closed"):
         await client.verify(NUMBER, "BLOB")

@@ -194,7 +194,7 @@ def test_a_failing_callback_still_hands_over_the_new_key() -> None:
 @pytest.mark.anyio
 async def test_a_failing_async_callback_still_hands_over_the_new_key() -> None:
     async def persist(key: authmatech.Secret) -> None:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         raise RuntimeError("vault sealed")
 
     script = Script(ok({"newApiKey": NEW_KEY}))
