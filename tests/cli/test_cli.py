@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -188,6 +190,26 @@ def test_sandbox_serve_answers_the_documented_curl_request() -> None:
             f"{url}/v1/api/me/products", headers={**headers, "X-API-KEY": "wrong"}
         )
         assert unauthorized.status_code == 401
+        if shutil.which("curl"):
+            _run_the_banners_curl_commands(banner)
     finally:
         server.terminate()
         server.communicate(timeout=10)
+
+
+def _run_the_banners_curl_commands(banner: str) -> None:
+    """Paste the printed curl commands into a shell, as a user would."""
+    commands = re.findall(r"^  (curl .*?)(?=\n\n|\n[A-Z]|\Z)", banner, flags=re.S | re.M)
+    assert len(commands) == 2
+    outputs = []
+    for command in commands:
+        done = subprocess.run(
+            ["sh", "-c", command.strip() + " --silent --show-error --max-time 10"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(json.loads(done.stdout))
+    assert outputs[0]["data"] == {"validNumber": True}
+    assert outputs[1]["success"] is True
