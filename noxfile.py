@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import nox
 
@@ -12,6 +13,24 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typecheck", "coverage", "docs"]
 
 SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
+
+
+def _expose_pyenv_versions() -> None:
+    """pyenv's ``python3.X`` shims work only for active versions: activate every installed
+    supported one, so ``nox -s tests`` finds them all."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if not versions.is_dir() or "PYENV_VERSION" in os.environ:
+        return
+    found = sorted(
+        entry.name
+        for entry in versions.iterdir()
+        if any(entry.name.startswith(f"{version}.") for version in SUPPORTED)
+    )
+    if found:
+        os.environ["PYENV_VERSION"] = ":".join(found)
+
+
+_expose_pyenv_versions()
 INSTALLED = [version for version in SUPPORTED if shutil.which(f"python{version}")]
 TEST_EXTRAS = ".[test,aiohttp]"
 
