@@ -87,6 +87,15 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session
+def reliability(session: nox.Session) -> None:
+    """The reliability suite alone: faults, secrets, redirects, cancellation, load, fuzzing
+    against real loopback servers (``-- HYPOTHESIS_PROFILE=fuzz`` is not needed: set it in the
+    environment to scale the client-level properties up 50 times)."""
+    session.install("-e", TEST_EXTRAS)
+    session.run("python", "-m", "pytest", "-m", "reliability", *session.posargs)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation site; every warning is an error (mkdocs build --strict)."""
     session.install("-e", ".[docs]")

@@ -182,6 +182,21 @@ class AsyncClient:
         )
 
     async def _run(self, call: Call[T]) -> T:
+        if not call.operation.needs_client_secret:
+            return await self._attempts(call)
+        self._keys.begin_rotation()
+        try:
+            return await self._attempts(call)
+        finally:
+            self._keys.end_rotation()
+
+    async def _rotation_done(self) -> None:
+        """After a 401, let a rotation under way on this client finish, so that the retry
+        uses the new key (the server drops the old one before the client hears of it)."""
+        while self._keys.rotating:  # noqa: ASYNC110 (the key ring is shared across threads)
+            await anyio.sleep(0.005)
+
+    async def _attempts(self, call: Call[T]) -> T:
         flow = core.call_flow(call, self._settings, self._clock)
         try:
             step = next(flow)
@@ -189,6 +204,8 @@ class AsyncClient:
                 if isinstance(step, Send):
                     step = flow.send(await self._send(step))
                 elif isinstance(step, Authenticate):
+                    if step.rejected:
+                        await self._rotation_done()
                     step = flow.send(await self._credentials())
                 else:
                     await self._sleep(step.seconds)
@@ -316,8 +333,9 @@ class AsyncAccountResource(_Resource):
 
     async def rotate_client_key_by_id(self, client_id: str | None = None) -> RotatedApiKey:
         """The dashboard's rotation (``/v1/api/clients/{clientId}/rotate-key``)."""
+        own = self._client._keys.client_id
         return await self._run(
-            core.rotate_client_key_by_id(client_id or self._client._keys.client_id)
+            core.rotate_client_key_by_id(own if client_id is None else client_id)
         )
 
     async def generate_api_key(self) -> GeneratedApiKey:

@@ -152,13 +152,27 @@ class KeyRing:
     every attempt until a rotation replaces it with the new key.
     """
 
-    __slots__ = ("_credentials", "_last", "_lock", "_provider")
+    __slots__ = ("_credentials", "_last", "_lock", "_provider", "_rotating")
 
     def __init__(self, credentials: Credentials, provider: Callable[[], Any] | None) -> None:
         self._credentials = credentials
         self._provider = provider
         self._last: Credentials | None = None
         self._lock = threading.Lock()
+        self._rotating = 0
+
+    @property
+    def rotating(self) -> bool:
+        """Whether a rotation (or key generation) through these keys is under way."""
+        return self._rotating > 0
+
+    def begin_rotation(self) -> None:
+        with self._lock:
+            self._rotating += 1
+
+    def end_rotation(self) -> None:
+        with self._lock:
+            self._rotating -= 1
 
     @property
     def client_id(self) -> str:
@@ -274,6 +288,10 @@ def prepare_state(
     )
     if http_client is not None and transport is not None:
         raise ConfigurationError("pass either http_client (an httpx client) or transport, not both")
+    if transport is not None and type(transport).__module__.partition(".")[0] == "httpx":
+        raise ConfigurationError(
+            "transport takes an authmatech transport; pass an httpx client as http_client=..."
+        )
     if transport is not None and not isinstance(transport, protocol):
         raise ConfigurationError(
             f"transport must implement the {protocol.__name__} protocol "

@@ -161,6 +161,21 @@ class Client:
         return self._keys.with_provided(provider())
 
     def _run(self, call: Call[T]) -> T:
+        if not call.operation.needs_client_secret:
+            return self._attempts(call)
+        self._keys.begin_rotation()
+        try:
+            return self._attempts(call)
+        finally:
+            self._keys.end_rotation()
+
+    def _rotation_done(self) -> None:
+        """After a 401, let a rotation under way on this client finish, so that the retry
+        uses the new key (the server drops the old one before the client hears of it)."""
+        while self._keys.rotating:
+            time.sleep(0.005)
+
+    def _attempts(self, call: Call[T]) -> T:
         flow = core.call_flow(call, self._settings, self._clock)
         try:
             step = next(flow)
@@ -172,6 +187,8 @@ class Client:
                         outcome = error
                     step = flow.send(outcome)
                 elif isinstance(step, Authenticate):
+                    if step.rejected:
+                        self._rotation_done()
                     step = flow.send(self._credentials())
                 else:
                     self._sleep(step.seconds)
@@ -297,7 +314,8 @@ class AccountResource(_Resource):
 
     def rotate_client_key_by_id(self, client_id: str | None = None) -> RotatedApiKey:
         """The dashboard's rotation (``/v1/api/clients/{clientId}/rotate-key``)."""
-        return self._run(core.rotate_client_key_by_id(client_id or self._client._keys.client_id))
+        own = self._client._keys.client_id
+        return self._run(core.rotate_client_key_by_id(own if client_id is None else client_id))
 
     def generate_api_key(self) -> GeneratedApiKey:
         """Generate an API key (``201``); like a rotation, the client switches to it and calls

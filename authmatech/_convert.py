@@ -65,6 +65,16 @@ def _passthrough(value: Any, _: Any) -> Any:
     return value
 
 
+def _secret(value: Any, _: Any) -> Secret:
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return Secret(value)
+
+
+def _is_any(tp: Any) -> bool:
+    return tp is Any
+
+
 def _is_mapping(tp: Any) -> bool:
     return typing.get_origin(tp) is Mapping or tp is Mapping
 
@@ -143,13 +153,14 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict(bool, "a boolean"))
     conv.register_structure_hook(int, _int)
     conv.register_structure_hook(float, _float)
-    conv.register_structure_hook(Any, _passthrough)
+    conv.register_structure_hook_func(_is_any, _passthrough)
     conv.register_structure_hook_factory(_is_mapping, _mapping_hook(conv))
     conv.register_structure_hook_factory(_is_tuple, _tuple_hook(conv))
     conv.register_structure_hook_factory(
         lambda tp: _open_enum_member(tp) is not None, _open_enum_hook
     )
     conv.register_unstructure_hook(Secret, Secret.reveal)
+    conv.register_structure_hook(Secret, _secret)
 
     def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
         overrides: dict[str, Any] = {

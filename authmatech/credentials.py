@@ -99,6 +99,11 @@ def clean_credential(value: str | Secret, name: str) -> str:
             "only the key)"
         )
     for char in cleaned:
+        if not char.isascii() and not char.isspace() and char.isprintable():
+            raise ConfigurationError(
+                f"{name} contains a non-ASCII character; Authmatech credentials are plain "
+                "ASCII (it travels in an HTTP header): copy it again from the dashboard"
+            )
         if char.isspace():
             raise ConfigurationError(
                 f"{name} contains whitespace or a line break inside it; a copy-paste error is "

@@ -26,6 +26,7 @@ from ._validate import (
     check_optional_text,
     check_service_type,
     check_text,
+    check_unicode,
 )
 
 __all__ = [
@@ -56,6 +57,18 @@ __all__ = [
 
 QueryParams = Mapping[str, "str | int | bool"]
 
+#: Longer query keys or values make URLs that servers and proxies refuse.
+_MAX_QUERY_TEXT = 2048
+
+
+def _call(argument: str, operation: str, **fields: Any) -> Call[Any]:
+    """A :class:`Call` whose body is built from ``argument``: if the body cannot be sent (not
+    JSON, too large), the error names that argument."""
+    try:
+        return Call(operation=OPERATIONS[operation], **fields)
+    except RequestValidationError as error:
+        raise RequestValidationError(f"{argument}: {error}") from None
+
 
 def _without_none(**fields: Any) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
@@ -71,10 +84,20 @@ def _query(params: object) -> dict[str, str]:
     mapping = check_mapping(params, "params")
     query: dict[str, str] = {}
     for key, value in mapping.items():
+        check_unicode(key, "params")
+        if len(key) > _MAX_QUERY_TEXT:
+            raise RequestValidationError(
+                f"params has a {len(key)}-character key; the limit is {_MAX_QUERY_TEXT}"
+            )
         if isinstance(value, bool):
             query[key] = "true" if value else "false"
         elif isinstance(value, str):
-            query[key] = value
+            if len(value) > _MAX_QUERY_TEXT:
+                raise RequestValidationError(
+                    f"params[{key!r}] is {len(value)} characters long; the limit is "
+                    f"{_MAX_QUERY_TEXT}"
+                )
+            query[key] = check_unicode(value, f"params[{key!r}]")
         elif isinstance(value, int) and -(10**18) <= value <= 10**18:
             query[key] = str(value)
         else:
@@ -155,7 +178,9 @@ def register_sdk_session(
             else check_instance(device_context, models.DeviceContext, "device_context")
         ),
     )
-    return Call(operation=OPERATIONS["sdk.register_session"], body=to_wire(request))
+    return _call(
+        "device_context", "sdk.register_session", body=_checked_wire(request, "the session request")
+    )
 
 
 def _why(exc: Exception) -> str:
@@ -174,30 +199,34 @@ def _signals(signals: object) -> dict[str, Any]:
             ) from None
     parsed = check_instance(signals, models.Signals, "signals")
     check_e164(parsed.mobile_number, "signals.mobile_number")
-    wire = to_wire(parsed)
+    return _checked_wire(parsed, "signals")
+
+
+def _checked_wire(model: object, name: str) -> dict[str, Any]:
+    """``model`` as its JSON object, after checking every field's type as the server would
+    (attrs models do not check types themselves)."""
     try:
-        converter.structure(wire, models.Signals)
-    except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
-        raise RequestValidationError(
-            f"signals has a field of the wrong type: {_why(exc)}"
-        ) from None
+        wire = to_wire(model)
+        converter.structure(wire, type(model))
+    except (cattrs.BaseValidationError, TypeError, ValueError, AttributeError) as exc:
+        raise RequestValidationError(f"{name} has a field of the wrong type: {_why(exc)}") from None
     return wire
 
 
 def trust_score(signals: models.Signals | Mapping[str, Any]) -> Call[models.TrustScore]:
     """``POST /v1/api/trust/score``: a 0-100 trust score and a recommendation. Billable."""
-    return Call(operation=OPERATIONS["intelligence.trust_score"], body=_signals(signals))
+    return _call("signals", "intelligence.trust_score", body=_signals(signals))
 
 
 def shield_assess(signals: models.Signals | Mapping[str, Any]) -> Call[models.ShieldAssessment]:
     """``POST /v1/api/shield/assess``: an inline ALLOW/CHALLENGE/REVIEW/BLOCK decision.
     Billable."""
-    return Call(operation=OPERATIONS["intelligence.shield_assess"], body=_signals(signals))
+    return _call("signals", "intelligence.shield_assess", body=_signals(signals))
 
 
 def detect_analyze(signals: models.Signals | Mapping[str, Any]) -> Call[models.DetectAnalysis]:
     """``POST /v1/api/detect/analyze``: anomalies across time and accounts. Billable."""
-    return Call(operation=OPERATIONS["intelligence.detect_analyze"], body=_signals(signals))
+    return _call("signals", "intelligence.detect_analyze", body=_signals(signals))
 
 
 def rotate_api_key() -> Call[models.RotatedApiKey]:
@@ -292,7 +321,7 @@ def stuck_plus_reset(session_id: str) -> Call[models.ApiResult]:
 def stuck_plus_backfill(body: Mapping[str, Any] | None = None) -> Call[models.ApiResult]:
     """``POST /v1/api/me/stuck-plus/backfill`` (its body is not published; passed through)."""
     payload = {} if body is None else dict(check_mapping(body, "body"))
-    return Call(operation=OPERATIONS["stuck_plus.backfill"], body=payload)
+    return _call("body", "stuck_plus.backfill", body=payload)
 
 
 def connect_start_import(job_id: str, field_mappings: Mapping[str, Any]) -> Call[models.ApiResult]:
@@ -301,7 +330,7 @@ def connect_start_import(job_id: str, field_mappings: Mapping[str, Any]) -> Call
         "jobId": check_text(job_id, "job_id", max_length=256),
         "fieldMappings": dict(check_mapping(field_mappings, "field_mappings")),
     }
-    return Call(operation=OPERATIONS["connect.start_import"], body=body)
+    return _call("field_mappings", "connect.start_import", body=body)
 
 
 def connect_create_integration(
@@ -317,4 +346,6 @@ def connect_create_integration(
         or not 1 <= item.batch_size <= 2**31 - 1
     ):
         raise RequestValidationError("integration.batch_size must be a positive int")
-    return Call(operation=OPERATIONS["connect.create_integration"], body=to_wire(item))
+    return _call(
+        "integration", "connect.create_integration", body=_checked_wire(item, "integration")
+    )

@@ -39,9 +39,15 @@ logger = logging.getLogger("authmatech")
 
 @attrs.frozen(slots=True)
 class Authenticate:
-    """Ask the driver for the credentials of attempt ``attempt`` (1-based)."""
+    """Ask the driver for the credentials of attempt ``attempt`` (1-based).
+
+    ``rejected``: the last attempt was answered 401. A driver that knows a key rotation is
+    under way should let it finish first: the server drops the old key before the client
+    hears of the new one.
+    """
 
     attempt: int
+    rejected: bool = attrs.field(default=False, eq=False)
 
 
 @attrs.frozen(slots=True)
@@ -126,7 +132,7 @@ def call_flow(call: Call[T], settings: Settings, clock: Clock) -> Generator[Step
             )
         if isinstance(failure, AuthenticationError) and not raced:
             raced = True
-            latest: Credentials = yield Authenticate(attempt + 1)
+            latest: Credentials = yield Authenticate(attempt + 1, rejected=True)
             if latest.api_key != credentials.api_key:
                 fresh = latest
                 continue

@@ -81,9 +81,11 @@ def _check_app_info(value: object) -> str | None:
         or not value.strip()
         or len(value) > 200
         or not value.isprintable()
+        or not value.isascii()
     ):
         raise ConfigurationError(
-            "app_info must be a short printable str such as 'my-app/1.2' (at most 200 characters)"
+            "app_info must be a short printable str such as 'my-app/1.2' (at most 200 ASCII "
+            "characters: it travels in the User-Agent header)"
         )
     return value.strip()
 
@@ -119,14 +121,23 @@ DEFAULT_CONFIG = ClientConfig()
 _to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
+#: 1 MiB: far above any documented request; a larger body is a bug in the caller.
+MAX_REQUEST_BYTES = 1_048_576
+
+
 def _encode(body: Mapping[str, Any]) -> bytes:
     """``body`` as UTF-8 JSON; anything JSON cannot carry is the caller's error, found here."""
     try:
-        return _to_json(body).encode()
+        encoded = _to_json(body).encode()
     except (TypeError, ValueError, UnicodeEncodeError) as exc:
         raise RequestValidationError(
             f"the request body cannot be sent as JSON: {_unencodable(exc)}"
         ) from None
+    if len(encoded) > MAX_REQUEST_BYTES:
+        raise RequestValidationError(
+            f"the request body would be {len(encoded)} bytes; the limit is {MAX_REQUEST_BYTES}"
+        )
+    return encoded
 
 
 def _unencodable(exc: Exception) -> str:

@@ -22,6 +22,7 @@ __all__ = [
     "check_optional_text",
     "check_service_type",
     "check_text",
+    "check_unicode",
 ]
 
 T = TypeVar("T")
@@ -59,6 +60,19 @@ def check_text(value: object, name: str, *, max_length: int = MAX_TEXT) -> str:
         raise RequestValidationError(
             f"{name} is {len(value)} characters long; the limit is {max_length}"
         )
+    check_unicode(value, name)
+    return value
+
+
+def check_unicode(value: str, name: str) -> str:
+    """``value`` if it can be sent as UTF-8 (no lone surrogate), else naming ``name``."""
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise RequestValidationError(
+                f"{name} contains a lone surrogate (not valid Unicode text)"
+            ) from None
     return value
 
 

@@ -18,6 +18,7 @@ from ._common import (
     Failure,
     TimeoutCache,
     body_too_large,
+    cause_of,
     check_max_response_bytes,
     closed_error,
     declared_length,
@@ -114,6 +115,9 @@ class AiohttpTransport:
         session = self._given
         if session is None:
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._limit))
+            # aiohttp silently sends a GET again after a reset; the core decides retries, so
+            # switch that off (aiohttp's own test client does the same; there is no public knob).
+            session._retry_connection = False
         self._session = session
         return session
 
@@ -132,7 +136,7 @@ class AiohttpTransport:
                 timeout=self._timeouts.get(timeout),
             )
         except _AIOHTTP_ERRORS as exc:
-            raise _error(exc, request) from exc
+            raise _error(exc, request) from cause_of(exc, request)
         except RuntimeError:
             if session.closed:
                 raise closed_error() from None
@@ -156,7 +160,7 @@ class AiohttpTransport:
                     raise body_too_large(request.url, response.status, limit, "AiohttpTransport")
                 chunks.append(chunk)
         except _AIOHTTP_ERRORS as exc:
-            raise _error(exc, request) from exc
+            raise _error(exc, request) from cause_of(exc, request)
         finally:
             response.release()
         return HttpResponse(response.status, headers, b"".join(chunks))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from ..core._http import Timeout
+from ..core._http import SECRET_HEADERS, HttpRequest, Timeout
 from ..errors import (
     APIConnectionError,
     APITimeoutError,
@@ -19,6 +21,7 @@ __all__ = [
     "Failure",
     "TimeoutCache",
     "body_too_large",
+    "cause_of",
     "check_max_response_bytes",
     "declared_length",
     "host_of",
@@ -80,6 +83,32 @@ def translate(exc: BaseException, url: str, failures: Iterable[Failure]) -> APIC
     return error_type(
         f"{what} ({type(exc).__name__}); {outcome}", maybe_processed=failure.maybe_processed
     )
+
+
+def cause_of(exc: BaseException, request: HttpRequest) -> BaseException | None:
+    """``exc``, to chain to the library's error; ``None`` (not chained) when its text, or a
+    cause's, holds one of ``request``'s credentials. HTTP libraries quote what the peer sent
+    in their protocol errors (a broken status line), and a broken proxy can echo the request
+    back there."""
+    secrets = [
+        value
+        for name, value in request.headers.items()
+        if name.lower() in SECRET_HEADERS and len(value) >= 8
+    ]
+    if request.body and b'"secretKey"' in request.body:
+        with contextlib.suppress(ValueError):
+            secret = json.loads(request.body).get("secretKey")
+            if isinstance(secret, str) and len(secret) >= 8:
+                secrets.append(secret)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        if any(secret in text for secret in secrets):
+            return None
+        current = current.__cause__ or current.__context__
+    return exc
 
 
 def body_too_large(

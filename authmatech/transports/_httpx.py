@@ -8,6 +8,7 @@ import ssl
 from collections.abc import AsyncIterator
 from types import TracebackType
 
+import httpcore
 import httpx
 
 from ..core._http import HttpRequest, HttpResponse, Timeout
@@ -17,6 +18,7 @@ from ._common import (
     Failure,
     TimeoutCache,
     body_too_large,
+    cause_of,
     check_max_response_bytes,
     closed_error,
     declared_length,
@@ -72,6 +74,71 @@ def _unsendable(request: HttpRequest) -> ConfigurationError:
     )
 
 
+class _RequestBody(httpx.AsyncByteStream):
+    """A request body for the async client, iterated without an async generator.
+
+    httpx wraps ``bytes`` content in an async generator; a send cancelled while httpcore
+    writes the body leaves that generator suspended, and trio warns when it is collected
+    (``ResourceWarning: Async generator ... was garbage collected``).
+    """
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return _Once(self._body)
+
+
+class _Once:
+    __slots__ = ("_chunk",)
+
+    def __init__(self, chunk: bytes) -> None:
+        self._chunk = chunk
+
+    def __aiter__(self) -> _Once:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk, self._chunk = self._chunk, b""
+        if not chunk:
+            raise StopAsyncIteration
+        return chunk
+
+
+async def _reclaim_orphans(client: httpx.AsyncClient, url: str) -> None:
+    """Give back the pool slots that a cancelled request leaves behind (httpcore 1.0.x,
+    encode/httpcore#1093).
+
+    A request cancelled after the pool assigned it a new connection, but before that
+    connection started connecting, leaves the connection in the pool for good: never idle,
+    closed or available, it holds a slot until ``max_connections`` of them make every later
+    request fail with ``PoolTimeout``. Such a connection is still ``CONNECTING`` and belongs to
+    no request; drop it and let the pool hand the slot to a queued request. Reaches into
+    httpcore's pool, so anything unexpected makes this a no-op.
+    """
+    try:
+        pool = getattr(client._transport_for_url(httpx.URL(url)), "_pool", None)
+        if not isinstance(pool, httpcore.AsyncConnectionPool):
+            return
+        with pool._optional_thread_lock:
+            owned = {id(pending.connection) for pending in pool._requests}
+            orphans = [
+                connection
+                for connection in pool._connections
+                if connection.info() == "CONNECTING" and id(connection) not in owned
+            ]
+            if not orphans:
+                return
+            for connection in orphans:
+                pool._connections.remove(connection)
+            closing = pool._assign_requests_to_connections()
+    except (AttributeError, TypeError, ValueError):  # another httpcore: leave its pool alone
+        return
+    await pool._close_connections(closing)  # shielded from cancellation by httpcore
+
+
 async def _abandon(response: httpx.Response, stream: AsyncIterator[bytes]) -> None:
     """Stop reading a body midway: close the connection, then let httpx's nested generators run
     to their end (they now only see buffered bytes or the closed socket), so none is left
@@ -91,7 +158,15 @@ def _owned_limits(limits: httpx.Limits | None) -> httpx.Limits:
     )
 
 
-def _check_caller_client(limits: httpx.Limits | None, verify: ssl.SSLContext | bool) -> None:
+def _check_caller_client(
+    client: object, expected: type, limits: httpx.Limits | None, verify: ssl.SSLContext | bool
+) -> None:
+    if not isinstance(client, expected):
+        raise ConfigurationError(
+            f"http_client must be an {expected.__module__}.{expected.__name__}, "
+            f"not {type(client).__name__} (Client takes an httpx.Client, AsyncClient an "
+            "httpx.AsyncClient)"
+        )
     if limits is not None or verify is not True:
         raise ConfigurationError(
             "limits and verify configure the client this transport creates; "
@@ -125,7 +200,7 @@ class HttpxTransport:
                 follow_redirects=False, limits=_owned_limits(limits), verify=verify, trust_env=True
             )
         else:
-            _check_caller_client(limits, verify)
+            _check_caller_client(http_client, httpx.Client, limits, verify)
         self._client = http_client
 
     def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
@@ -146,7 +221,7 @@ class HttpxTransport:
         except httpx.LocalProtocolError:
             response = None
         except _HTTPX_ERRORS as exc:
-            raise _error(exc, request) from exc
+            raise _error(exc, request) from cause_of(exc, request)
         except RuntimeError:
             if client.is_closed:
                 raise closed_error() from None
@@ -167,7 +242,7 @@ class HttpxTransport:
                     raise body_too_large(request.url, response.status_code, limit, "HttpxTransport")
                 chunks.append(chunk)
         except _HTTPX_ERRORS as exc:
-            raise _error(exc, request, response.status_code) from exc
+            raise _error(exc, request, response.status_code) from cause_of(exc, request)
         finally:
             response.close()
         return HttpResponse(response.status_code, headers, b"".join(chunks))
@@ -215,31 +290,35 @@ class AsyncHttpxTransport:
                 follow_redirects=False, limits=_owned_limits(limits), verify=verify, trust_env=True
             )
         else:
-            _check_caller_client(limits, verify)
+            _check_caller_client(http_client, httpx.AsyncClient, limits, verify)
         self._client = http_client
 
     async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
         client = self._client
         try:
+            built = client.build_request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                content=request.body,
+                timeout=self._timeouts.get(timeout),
+            )
+            if request.body:
+                built.stream = _RequestBody(request.body)
             response: httpx.Response | None = await client.send(
-                client.build_request(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    content=request.body,
-                    timeout=self._timeouts.get(timeout),
-                ),
-                stream=True,
-                follow_redirects=False,
+                built, stream=True, follow_redirects=False
             )
         except httpx.LocalProtocolError:
             response = None
         except _HTTPX_ERRORS as exc:
-            raise _error(exc, request) from exc
+            raise _error(exc, request) from cause_of(exc, request)
         except RuntimeError:
             if client.is_closed:
                 raise closed_error() from None
+            raise
+        except BaseException:  # cancellation: make sure it cost no pool slot
+            await _reclaim_orphans(client, request.url)
             raise
         if response is None:
             raise _unsendable(request)
@@ -263,7 +342,7 @@ class AsyncHttpxTransport:
                     )
                 chunks.append(chunk)
         except _HTTPX_ERRORS as exc:
-            raise _error(exc, request, response.status_code) from exc
+            raise _error(exc, request, response.status_code) from cause_of(exc, request)
         finally:
             await response.aclose()
         return HttpResponse(response.status_code, headers, b"".join(chunks))

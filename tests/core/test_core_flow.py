@@ -261,6 +261,16 @@ def test_credentials_are_asked_before_every_attempt() -> None:
     assert finish(flow, OK_VERIFY).valid_number is True
 
 
+def test_the_authenticate_step_after_a_401_says_so() -> None:
+    """A driver waits for a rotation under way before answering it (the server drops the old
+    key before the client hears of the new one)."""
+    flow = start(verify_call(), FakeClock())
+    flow.send(Credentials(CLIENT_ID, api_key="old-key"))
+    step = flow.send(UNAUTHORIZED)
+    assert isinstance(step, Authenticate)
+    assert step.rejected is True
+
+
 def test_401_after_the_key_changed_is_resent_once_without_sleeping() -> None:
     flow = start(verify_call(), FakeClock())
     first = flow.send(Credentials(CLIENT_ID, api_key="old-key"))

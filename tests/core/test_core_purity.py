@@ -176,6 +176,7 @@ import importlib.util, json, sys, types
 from pathlib import Path
 
 package_dir = Path(sys.argv[1])
+import attrs, cattrs  # the core's own dependencies (attrs imports subprocess on Python 3.10)
 before = set(sys.modules)
 # stand-in for authmatech/__init__.py (which imports the clients, hence httpx and anyio)
 stub = types.ModuleType("authmatech")
