@@ -103,6 +103,9 @@ class AsyncClient:
         self._keys = state.keys
         self._settings = state.settings
         self._transport = state.transport
+        self._transport_keeps_deadline = (
+            getattr(state.transport, "enforces_deadline", False) is True
+        )
         self._clock = state.clock
         self._sleep = state.sleep
         self._on_api_key_rotated = state.on_api_key_rotated
@@ -170,6 +173,11 @@ class AsyncClient:
         return self._keys.with_provided(value)
 
     async def _send(self, step: Send) -> object:
+        if self._transport_keeps_deadline:
+            try:
+                return await self._transport.send(step.request, step.timeout.until(step.remaining))
+            except AuthmatechError as error:
+                return error
         with anyio.move_on_after(step.remaining):
             try:
                 return await self._transport.send(step.request, step.timeout)

@@ -115,15 +115,14 @@ def call_flow(call: Call[T], settings: Settings, clock: Clock) -> Generator[Step
         outcome: Outcome = yield Send(
             request, settings.timeout.capped(remaining), attempt, remaining
         )
-        elapsed_ms = (clock.monotonic() - sent_at) * 1000
+        if logger.isEnabledFor(logging.DEBUG):
+            _log(call, outcome, attempt, (clock.monotonic() - sent_at) * 1000)
         if isinstance(outcome, HttpResponse):
-            _log(call, outcome.status_code, attempt, elapsed_ms, request_id_of(outcome.headers))
             try:
                 return call.parse(outcome, now=clock.wall())
             except APIStatusError as error:
                 failure: AuthmatechError = error
         elif isinstance(outcome, AuthmatechError):
-            _log(call, type(outcome).__name__, attempt, elapsed_ms, None)
             failure = outcome
         else:
             raise TypeError(
@@ -152,16 +151,18 @@ def call_flow(call: Call[T], settings: Settings, clock: Clock) -> Generator[Step
             yield Sleep(delay)
 
 
-def _log(
-    call: Call[Any], status: int | str, attempt: int, elapsed_ms: float, request_id: str | None
-) -> None:
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
-            "%s %s -> %s (attempt %d, %.1f ms%s)",
-            call.operation.method,
-            call.operation.path,
-            status,
-            attempt,
-            elapsed_ms,
-            f", request id {request_id}" if request_id else "",
-        )
+def _log(call: Call[Any], outcome: object, attempt: int, elapsed_ms: float) -> None:
+    if isinstance(outcome, HttpResponse):
+        status: int | str = outcome.status_code
+        request_id = request_id_of(outcome.headers)
+    else:
+        status, request_id = type(outcome).__name__, None
+    logger.debug(
+        "%s %s -> %s (attempt %d, %.1f ms%s)",
+        call.operation.method,
+        call.operation.path,
+        status,
+        attempt,
+        elapsed_ms,
+        f", request id {request_id}" if request_id else "",
+    )

@@ -105,3 +105,17 @@ class Timeout:
             pool=min(self.pool, floor),
             total=self.total,
         )
+
+    def until(self, remaining: float) -> Timeout:
+        """The same phases with ``total`` set to ``remaining`` seconds (at least 1 ms): what is
+        left of the call's deadline for one attempt, for a transport that enforces it."""
+        # Built without the validators (2.5 µs, once per attempt): the phases are already
+        # valid and the floor keeps ``total`` positive.
+        timeout: Timeout = object.__new__(Timeout)
+        put = object.__setattr__
+        put(timeout, "connect", self.connect)
+        put(timeout, "read", self.read)
+        put(timeout, "write", self.write)
+        put(timeout, "pool", self.pool)
+        put(timeout, "total", max(remaining, 0.001))
+        return timeout

@@ -7,6 +7,7 @@ the default :class:`~authmatech.transports.AsyncHttpxTransport`.
 from __future__ import annotations
 
 import asyncio
+import math
 from types import TracebackType
 
 import aiohttp
@@ -16,7 +17,6 @@ from ..errors import AuthmatechError, ConfigurationError
 from ._common import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Failure,
-    TimeoutCache,
     body_too_large,
     cause_of,
     check_max_response_bytes,
@@ -39,7 +39,10 @@ _FAILURES = (
     Failure(aiohttp.ServerDisconnectedError, "{host} closed the connection", True),
     Failure(aiohttp.ClientPayloadError, "response body from {host} was cut short", True),
     Failure(aiohttp.ClientResponseError, "{host} sent invalid HTTP", True),
-    Failure(asyncio.TimeoutError, "request to {host} timed out", True, timeout=True),
+    # Only the total timeout, i.e. the call's deadline, raises a plain TimeoutError.
+    Failure(
+        asyncio.TimeoutError, "the call's deadline ran out waiting for {host}", True, timeout=True
+    ),
 )
 
 #: What :meth:`AiohttpTransport.send` maps; cancellation and anything else propagate untouched.
@@ -48,11 +51,14 @@ _AIOHTTP_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError)
 
 def _client_timeout(timeout: Timeout) -> aiohttp.ClientTimeout:
     # aiohttp's ``connect`` covers waiting for a pooled connection and opening a new one.
+    # ``total`` bounds the whole attempt (the transport enforces the deadline), and no timer is
+    # rounded up to the next second (aiohttp's default from 5 s up), so none runs late.
     return aiohttp.ClientTimeout(
-        total=None,
+        total=timeout.total,
         connect=timeout.pool + timeout.connect,
         sock_connect=timeout.connect,
         sock_read=timeout.read,
+        ceil_threshold=math.inf,
     )
 
 
@@ -78,10 +84,15 @@ class AiohttpTransport:
     Without ``session`` it creates one inside the running loop on first use (``limit`` pooled
     connections) and closes it in :meth:`aclose`; use one transport per event loop. A caller's
     session is used as it is (set ``trust_env`` or proxies there) and is never closed here.
-    aiohttp has no write timeout, so ``Timeout.write`` is not applied.
+    aiohttp has no write timeout, so ``Timeout.write`` is not applied. ``Timeout.total`` bounds
+    each ``send`` (the client's deadline: see ``enforces_deadline`` in
+    :mod:`authmatech.transports`).
     """
 
-    __slots__ = ("_closed", "_given", "_limit", "_max_response_bytes", "_session", "_timeouts")
+    __slots__ = ("_closed", "_given", "_limit", "_max_response_bytes", "_session")
+
+    #: ``send`` ends within ``timeout.total`` (aiohttp's total timeout), so the client need not.
+    enforces_deadline = True
 
     def __init__(
         self,
@@ -96,7 +107,6 @@ class AiohttpTransport:
                 "set it on the session you pass instead"
             )
         self._max_response_bytes = check_max_response_bytes(max_response_bytes)
-        self._timeouts = TimeoutCache(_client_timeout)
         self._given = session
         self._limit = 100 if limit is None else limit
         self._session: aiohttp.ClientSession | None = None
@@ -133,7 +143,7 @@ class AiohttpTransport:
                 headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
-                timeout=self._timeouts.get(timeout),
+                timeout=_client_timeout(timeout),
             )
         except _AIOHTTP_ERRORS as exc:
             raise _error(exc, request) from cause_of(exc, request)

@@ -19,6 +19,13 @@ Contract for implementers:
   only (no query, no headers). Chain the library's exception only when its text holds no header
   value.
 * **Let cancellation through** untouched, and release the connection to the pool on every path.
+
+Optional, for async transports: **enforce the deadline.** A transport class that sets
+``enforces_deadline = True`` promises to end each ``send`` within ``timeout.total`` seconds with
+an :class:`~authmatech.errors.APITimeoutError` (``maybe_processed=True`` unless nothing can have
+reached the server). :class:`~authmatech.AsyncClient` then passes what is left of the call's
+deadline as ``timeout.total`` and skips its own cancel scope around the attempt, which costs more
+than a timer inside the HTTP library. Without it, the client enforces the deadline itself.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ import ssl
 from collections.abc import AsyncIterator
 from types import TracebackType
 
-import httpcore
 import httpx
 
 from ..core._http import HttpRequest, HttpResponse, Timeout
@@ -118,6 +117,8 @@ async def _reclaim_orphans(client: httpx.AsyncClient, url: str) -> None:
     no request; drop it and let the pool hand the slot to a queued request. Reaches into
     httpcore's pool, so anything unexpected makes this a no-op.
     """
+    import httpcore  # httpx imports it lazily too: keep it off `import authmatech`
+
     try:
         pool = getattr(client._transport_for_url(httpx.URL(url)), "_pool", None)
         if not isinstance(pool, httpcore.AsyncConnectionPool):

@@ -112,6 +112,18 @@ async def test_read_timeout_may_have_been_processed(
     assert info.value.maybe_processed is True
 
 
+@pytest.mark.parametrize("path", ["/hang", "/stall-body"])
+async def test_total_bounds_the_attempt(
+    server: LoopbackServer, transport: AiohttpTransport, make_request: MakeRequest, path: str
+) -> None:
+    assert AiohttpTransport.enforces_deadline is True  # AsyncClient passes its deadline as total
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError, match="deadline ran out") as info:
+        await transport.send(make_request(server.url(path)), Timeout(read=5.0, total=0.2))
+    assert time.monotonic() - started < 2
+    assert info.value.maybe_processed is True
+
+
 async def test_pool_timeout_reached_nothing(
     server: LoopbackServer, make_request: MakeRequest
 ) -> None:
