@@ -630,3 +630,21 @@ def test_timeout_phases_refuse_none_and_infinity(phase: str) -> None:
     for value in (None, float("inf"), float("nan")):
         with pytest.raises(ConfigurationError, match=f"timeout {phase} must be"):
             core.Timeout(**{phase: value})
+
+
+def test_timeout_until_hands_the_remaining_deadline_to_the_transport() -> None:
+    base = core.Timeout(connect=2, read=8, write=3, pool=1, total=60)
+    attempt = base.until(4.5)
+    assert (attempt.connect, attempt.read, attempt.write, attempt.pool) == (2, 8, 3, 1)
+    assert attempt.total == 4.5
+    assert base.until(-3).total == 0.001
+    assert attempt == core.Timeout(connect=2, read=8, write=3, pool=1, total=4.5)
+
+
+def test_oversized_bodies_and_params_are_refused_before_sending() -> None:
+    with pytest.raises(RequestValidationError, match="the request body would be"):
+        core.stuck_plus_backfill({"blob": "x" * (2 * 1024 * 1024)})
+    with pytest.raises(RequestValidationError, match="character key"):
+        core.account_usage({"k" * 5000: "v"})
+    with pytest.raises(RequestValidationError, match=r"params\['k'\] is"):
+        core.account_usage({"k": "v" * 5000})
