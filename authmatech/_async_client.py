@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 
@@ -29,10 +29,7 @@ from .models import (
     TrustScore,
     VerifyResult,
 )
-from .transports import AsyncTransport
-
-if TYPE_CHECKING:
-    import httpx
+from .transports import AsyncHttpClient, AsyncTransport
 
 __all__ = ["AsyncClient"]
 
@@ -66,7 +63,7 @@ class AsyncClient:
         timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         retry_policy: RetryPolicy | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: AsyncHttpClient | None = None,
         transport: AsyncTransport | None = None,
         on_api_key_rotated: Callable[[Secret], object | Awaitable[object]] | None = None,
         app_info: str | None = None,

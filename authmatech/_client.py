@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from . import core
 from ._base_client import NOT_GIVEN, ClientState, NotGiven, new_key_of, prepare_state
@@ -26,10 +26,7 @@ from .models import (
     TrustScore,
     VerifyResult,
 )
-from .transports import SyncTransport
-
-if TYPE_CHECKING:
-    import httpx
+from .transports import SyncHttpClient, SyncTransport
 
 __all__ = ["Client"]
 
@@ -62,7 +59,7 @@ class Client:
         timeout: float | Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         retry_policy: RetryPolicy | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: SyncHttpClient | None = None,
         transport: SyncTransport | None = None,
         on_api_key_rotated: Callable[[Secret], object] | None = None,
         app_info: str | None = None,

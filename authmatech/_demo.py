@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TextIO
 
 import anyio
-import httpx
 
 from ._async_client import AsyncClient
 from .core import mask_phone
@@ -42,9 +41,15 @@ async def _demo(out: TextIO) -> int:
     step.line(f"client secret  {account.client_secret}")
     step.line(f"SDK token      {account.sdk_token}")
 
-    http = httpx.AsyncClient(transport=sandbox.async_transport())
+    http = sandbox.async_http_client()
+
+    def client(**options: object) -> AsyncClient:
+        options.setdefault("client_id", account.client_id)
+        options.setdefault("base_url", BASE_URL)
+        return AsyncClient(http_client=http, **options)  # type: ignore[arg-type]
+
     try:
-        await _flow(step, sandbox, account, http)
+        await _flow(step, sandbox, account, client)
     finally:
         await http.aclose()
     step.title(f"Done in {time.monotonic() - started:.2f} s.")
@@ -52,13 +57,11 @@ async def _demo(out: TextIO) -> int:
 
 
 async def _flow(
-    step: _Printer, sandbox: Sandbox, account: SandboxAccount, http: httpx.AsyncClient
+    step: _Printer,
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    client: Callable[..., AsyncClient],
 ) -> None:
-    def client(**options: object) -> AsyncClient:
-        options.setdefault("client_id", account.client_id)
-        options.setdefault("base_url", BASE_URL)
-        return AsyncClient(http_client=http, **options)  # type: ignore[arg-type]
-
     step.title("2. The device SDK registers a session with the SDK token")
     device = client(sdk_token=account.sdk_token)
     session = await device.sdk.register_session(

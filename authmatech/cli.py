@@ -135,8 +135,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
 
 
 def _sandbox_client(rotating: bool = False) -> tuple[Sandbox, Client]:
-    import httpx
-
     from ._client import Client
     from .sandbox import Sandbox
 
@@ -147,7 +145,7 @@ def _sandbox_client(rotating: bool = False) -> tuple[Sandbox, Client]:
         api_key=account.api_key,
         client_secret=account.client_secret if rotating else None,
         base_url="https://sandbox.authmatech.local",
-        http_client=httpx.Client(transport=sandbox.transport()),
+        http_client=sandbox.http_client(),
     )
     return sandbox, client
 

@@ -52,15 +52,13 @@ async def _no_async_sleep(seconds: float) -> None:
 
 def sandbox_client(sandbox: Sandbox, account: SandboxAccount, *, fast: bool = True) -> Client:
     """A :class:`~authmatech.Client` wired to ``sandbox`` with ``account``'s credentials."""
-    import httpx
-
     return Client(
         client_id=account.client_id,
         api_key=account.api_key,
         client_secret=account.client_secret,
         sdk_token=account.sdk_token,
         base_url=SANDBOX_BASE_URL,
-        http_client=httpx.Client(transport=sandbox.transport()),
+        http_client=sandbox.http_client(),
         sleep=_no_sleep if fast else None,
     )
 
@@ -69,15 +67,13 @@ def sandbox_async_client(
     sandbox: Sandbox, account: SandboxAccount, *, fast: bool = True
 ) -> AsyncClient:
     """An :class:`~authmatech.AsyncClient` wired to ``sandbox`` with ``account``'s credentials."""
-    import httpx
-
     return AsyncClient(
         client_id=account.client_id,
         api_key=account.api_key,
         client_secret=account.client_secret,
         sdk_token=account.sdk_token,
         base_url=SANDBOX_BASE_URL,
-        http_client=httpx.AsyncClient(transport=sandbox.async_transport()),
+        http_client=sandbox.async_http_client(),
         sleep=_no_async_sleep if fast else None,
     )
 

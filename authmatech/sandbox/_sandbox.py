@@ -311,6 +311,20 @@ class Sandbox:
 
         return AsyncSandboxTransport(self)
 
+    def http_client(self) -> httpx.Client:
+        """An ``httpx.Client`` served by this sandbox, for ``Client(http_client=...)``; the
+        caller closes it."""
+        import httpx
+
+        return httpx.Client(transport=self.transport())
+
+    def async_http_client(self) -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` served by this sandbox, for
+        ``AsyncClient(http_client=...)``; the caller closes it."""
+        import httpx
+
+        return httpx.AsyncClient(transport=self.async_transport())
+
     def asgi_app(self) -> SandboxASGIApp:
         """A plain ASGI 3 application serving this sandbox."""
         from ._asgi import SandboxASGIApp

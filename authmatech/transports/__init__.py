@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ..errors import ConfigurationError
 from ._base import AsyncTransport, SyncTransport
-from ._httpx import AsyncHttpxTransport, HttpxTransport
+from ._httpx import AsyncHttpClient, AsyncHttpxTransport, HttpxTransport, SyncHttpClient
 
 if TYPE_CHECKING:
     from ._aiohttp import AiohttpTransport
 
 __all__ = [
     "AiohttpTransport",
+    "AsyncHttpClient",
     "AsyncHttpxTransport",
     "AsyncTransport",
     "HttpxTransport",
+    "SyncHttpClient",
     "SyncTransport",
 ]
 

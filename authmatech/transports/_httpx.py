@@ -25,7 +25,13 @@ from ._common import (
     translate,
 )
 
-__all__ = ["AsyncHttpxTransport", "HttpxTransport"]
+__all__ = ["AsyncHttpClient", "AsyncHttpxTransport", "HttpxTransport", "SyncHttpClient"]
+
+#: What a caller may pass as ``Client(http_client=...)``: an ``httpx.Client`` (named here so
+#: that httpx is imported in ``transports/`` only).
+SyncHttpClient = httpx.Client
+#: What a caller may pass as ``AsyncClient(http_client=...)``: an ``httpx.AsyncClient``.
+AsyncHttpClient = httpx.AsyncClient
 
 _FAILURES = (
     Failure(httpx.ConnectTimeout, "connect to {host} timed out", False, timeout=True),
