@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import anyio
 
 from . import core
-from ._base_client import NOT_GIVEN, ClientState, NotGiven, new_key_of, prepare_state
+from ._base_client import NOT_GIVEN, BaseClient, NotGiven, new_key_of, prepare_state
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .credentials import Credentials, Secret
 from .errors import APITimeoutError, AuthmatechError, RotationCallbackError
@@ -37,7 +37,7 @@ T = TypeVar("T")
 QueryParams = Mapping[str, "str | int | bool"]
 
 
-class AsyncClient:
+class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]]]):
     """The asynchronous Authmatech client (asyncio or trio); one per event loop and lifespan.
 
     >>> async with authmatech.AsyncClient() as client:   # credentials from AUTHMATECH_*
@@ -93,35 +93,15 @@ class AsyncClient:
             )
         )
 
-    def _use(
-        self, state: ClientState[AsyncTransport, Callable[[float], Awaitable[object]]]
-    ) -> None:
-        self._state = state
-        self._keys = state.keys
-        self._settings = state.settings
-        self._transport = state.transport
+    def _bind_resources(self) -> None:
         self._transport_keeps_deadline = (
-            getattr(state.transport, "enforces_deadline", False) is True
+            getattr(self._transport, "enforces_deadline", False) is True
         )
-        self._clock = state.clock
-        self._sleep = state.sleep
-        self._on_api_key_rotated = state.on_api_key_rotated
         self.sdk = AsyncSdkResource(self)
         self.intelligence = AsyncIntelligenceResource(self)
         self.account = AsyncAccountResource(self)
         self.stuck_plus = AsyncStuckPlusResource(self)
         self.connect = AsyncConnectResource(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"<AsyncClient client_id={self._keys.client_id!r} "
-            f"base_url={self._settings.config.base_url!r}>"
-        )
-
-    @property
-    def api_key_fingerprint(self) -> str | None:
-        """The fingerprint of the API key in use (after a rotation, the new one)."""
-        return self._keys.fingerprint()
 
     def with_options(
         self,
@@ -133,16 +113,9 @@ class AsyncClient:
     ) -> AsyncClient:
         """A client with other call settings that shares this one's connection pool and keys
         (a rotation through either switches both). Closing it leaves the pool open."""
-        derived = object.__new__(AsyncClient)
-        derived._use(
-            self._state.derive(
-                timeout=timeout,
-                max_retries=max_retries,
-                retry_policy=retry_policy,
-                app_info=app_info,
-            )
+        return self._derive(
+            timeout=timeout, max_retries=max_retries, retry_policy=retry_policy, app_info=app_info
         )
-        return derived
 
     async def aclose(self) -> None:
         """Close the connection pool this client created (never a caller's ``http_client``)."""

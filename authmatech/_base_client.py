@@ -21,7 +21,7 @@ from .credentials import Credentials, Secret, clean_credential
 from .errors import ConfigurationError
 from .models import GeneratedApiKey, RotatedApiKey
 
-__all__ = ["NOT_GIVEN", "ClientState", "KeyRing", "NotGiven", "prepare_state"]
+__all__ = ["NOT_GIVEN", "BaseClient", "ClientState", "KeyRing", "NotGiven", "prepare_state"]
 
 ENV_BASE_URL = "AUTHMATECH_BASE_URL"
 
@@ -314,3 +314,55 @@ def prepare_state(
         clock=clock or default_clock(),
         sleep=sleep,
     )
+
+
+ClientT = TypeVar("ClientT", bound="BaseClient[Any, Any]")
+
+
+class BaseClient(Generic[TransportT, SleepT]):
+    """What ``Client`` and ``AsyncClient`` share beyond the driver: state, repr, derivation."""
+
+    _state: ClientState[TransportT, SleepT]
+
+    def _use(self, state: ClientState[TransportT, SleepT]) -> None:
+        self._state = state
+        self._keys = state.keys
+        self._settings = state.settings
+        self._transport = state.transport
+        self._clock = state.clock
+        self._sleep = state.sleep
+        self._on_api_key_rotated = state.on_api_key_rotated
+        self._bind_resources()
+
+    def _bind_resources(self) -> None:
+        raise NotImplementedError
+
+    def _derive(
+        self: ClientT,
+        *,
+        timeout: float | Timeout | NotGiven | None,
+        max_retries: int | NotGiven,
+        retry_policy: RetryPolicy | None,
+        app_info: str | NotGiven | None,
+    ) -> ClientT:
+        derived = object.__new__(type(self))
+        derived._use(
+            self._state.derive(
+                timeout=timeout,
+                max_retries=max_retries,
+                retry_policy=retry_policy,
+                app_info=app_info,
+            )
+        )
+        return derived
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} client_id={self._keys.client_id!r} "
+            f"base_url={self._settings.config.base_url!r}>"
+        )
+
+    @property
+    def api_key_fingerprint(self) -> str | None:
+        """The fingerprint of the API key in use (after a rotation, the new one)."""
+        return self._keys.fingerprint()

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from . import core
-from ._base_client import NOT_GIVEN, ClientState, NotGiven, new_key_of, prepare_state
+from ._base_client import NOT_GIVEN, BaseClient, NotGiven, new_key_of, prepare_state
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .credentials import Credentials, Secret
 from .errors import AuthmatechError, RotationCallbackError
@@ -34,7 +34,7 @@ T = TypeVar("T")
 QueryParams = Mapping[str, "str | int | bool"]
 
 
-class Client:
+class Client(BaseClient[SyncTransport, Callable[[float], object]]):
     """The synchronous Authmatech client; one per application, shared across threads.
 
     >>> with authmatech.Client() as client:        # credentials from AUTHMATECH_* variables
@@ -89,30 +89,12 @@ class Client:
             )
         )
 
-    def _use(self, state: ClientState[SyncTransport, Callable[[float], object]]) -> None:
-        self._state = state
-        self._keys = state.keys
-        self._settings = state.settings
-        self._transport = state.transport
-        self._clock = state.clock
-        self._sleep = state.sleep
-        self._on_api_key_rotated = state.on_api_key_rotated
+    def _bind_resources(self) -> None:
         self.sdk = SdkResource(self)
         self.intelligence = IntelligenceResource(self)
         self.account = AccountResource(self)
         self.stuck_plus = StuckPlusResource(self)
         self.connect = ConnectResource(self)
-
-    def __repr__(self) -> str:
-        return (
-            f"<Client client_id={self._keys.client_id!r} "
-            f"base_url={self._settings.config.base_url!r}>"
-        )
-
-    @property
-    def api_key_fingerprint(self) -> str | None:
-        """The fingerprint of the API key in use (after a rotation, the new one)."""
-        return self._keys.fingerprint()
 
     def with_options(
         self,
@@ -124,16 +106,9 @@ class Client:
     ) -> Client:
         """A client with other call settings that shares this one's connection pool and keys
         (a rotation through either switches both). Closing it leaves the pool open."""
-        derived = object.__new__(Client)
-        derived._use(
-            self._state.derive(
-                timeout=timeout,
-                max_retries=max_retries,
-                retry_policy=retry_policy,
-                app_info=app_info,
-            )
+        return self._derive(
+            timeout=timeout, max_retries=max_retries, retry_policy=retry_policy, app_info=app_info
         )
-        return derived
 
     def close(self) -> None:
         """Close the connection pool this client created (never a caller's ``http_client``)."""
