@@ -7,6 +7,7 @@ import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from types import TracebackType
+from typing import TypeVar
 
 import httpx
 
@@ -165,6 +166,24 @@ def _owned_limits(limits: httpx.Limits | None) -> httpx.Limits:
     )
 
 
+_ClientT = TypeVar("_ClientT", httpx.Client, httpx.AsyncClient)
+
+
+def _client_to_use(
+    client: _ClientT | None,
+    expected: type[_ClientT],
+    limits: httpx.Limits | None,
+    verify: ssl.SSLContext | bool,
+) -> _ClientT:
+    """The caller's client as it is (checked), or a new one this transport owns."""
+    if client is None:
+        return expected(
+            follow_redirects=False, limits=_owned_limits(limits), verify=verify, trust_env=True
+        )
+    _check_caller_client(client, expected, limits, verify)
+    return client
+
+
 def _check_caller_client(
     client: object, expected: type, limits: httpx.Limits | None, verify: ssl.SSLContext | bool
 ) -> None:
@@ -202,13 +221,7 @@ class HttpxTransport:
         self._max_response_bytes = check_max_response_bytes(max_response_bytes)
         self._timeouts = TimeoutCache(_httpx_timeout)
         self._owns_client = http_client is None
-        if http_client is None:
-            http_client = httpx.Client(
-                follow_redirects=False, limits=_owned_limits(limits), verify=verify, trust_env=True
-            )
-        else:
-            _check_caller_client(http_client, httpx.Client, limits, verify)
-        self._client = http_client
+        self._client = _client_to_use(http_client, httpx.Client, limits, verify)
 
     def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
@@ -292,13 +305,7 @@ class AsyncHttpxTransport:
         self._max_response_bytes = check_max_response_bytes(max_response_bytes)
         self._timeouts = TimeoutCache(_httpx_timeout)
         self._owns_client = http_client is None
-        if http_client is None:
-            http_client = httpx.AsyncClient(
-                follow_redirects=False, limits=_owned_limits(limits), verify=verify, trust_env=True
-            )
-        else:
-            _check_caller_client(http_client, httpx.AsyncClient, limits, verify)
-        self._client = http_client
+        self._client = _client_to_use(http_client, httpx.AsyncClient, limits, verify)
 
     async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
