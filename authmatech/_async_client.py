@@ -11,7 +11,14 @@ from typing import Any, TypeVar
 import anyio
 
 from . import core
-from ._base_client import NOT_GIVEN, BaseClient, NotGiven, new_key_of, prepare_state
+from ._base_client import (
+    NOT_GIVEN,
+    BaseClient,
+    ClientState,
+    NotGiven,
+    new_key_of,
+    prepare_state,
+)
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .credentials import Credentials, Secret
 from .errors import APITimeoutError, AuthmatechError, RotationCallbackError
@@ -93,10 +100,15 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             )
         )
 
-    def _bind_resources(self) -> None:
+    def _use(
+        self, state: ClientState[AsyncTransport, Callable[[float], Awaitable[object]]]
+    ) -> None:
+        super()._use(state)
         self._transport_keeps_deadline = (
             getattr(self._transport, "enforces_deadline", False) is True
         )
+
+    def _bind_resources(self) -> None:
         self.sdk = AsyncSdkResource(self)
         self.intelligence = AsyncIntelligenceResource(self)
         self.account = AsyncAccountResource(self)
