@@ -154,12 +154,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             value = await value
         return self._keys.with_provided(value)
 
-    async def _send(self, step: Send) -> object:
-        if self._transport_keeps_deadline:
-            try:
-                return await self._transport.send(step.request, step.timeout.until(step.remaining))
-            except AuthmatechError as error:
-                return error
+    async def _send_by_deadline(self, step: Send) -> object:
+        """Send within what is left of the call's deadline, for a transport that cannot."""
         with anyio.move_on_after(step.remaining):
             try:
                 return await self._transport.send(step.request, step.timeout)
@@ -171,50 +167,63 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             maybe_processed=True,
         )
 
-    async def _run(self, call: Call[T]) -> T:
-        if not call.operation.needs_client_secret:
-            return await self._attempts(call)
-        self._keys.begin_rotation()
-        try:
-            return await self._attempts(call)
-        finally:
-            self._keys.end_rotation()
-
     async def _rotation_done(self) -> None:
         """After a 401, let a rotation under way on this client finish, so that the retry
         uses the new key (the server drops the old one before the client hears of it)."""
         while self._keys.rotating:  # noqa: ASYNC110 (the key ring is shared across threads)
             await anyio.sleep(0.005)
 
-    async def _attempts(self, call: Call[T]) -> T:
-        flow = core.call_flow(call, self._settings, self._clock)
+    async def _run(self, call: Call[T]) -> T:
+        """Drive the core's call flow; a rotation is bracketed so a concurrent 401 waits for it."""
+        rotation = call.operation.needs_client_secret
+        if rotation:
+            self._keys.begin_rotation()
         try:
-            step = next(flow)
-            while True:
-                if isinstance(step, Send):
-                    step = flow.send(await self._send(step))
-                elif isinstance(step, Authenticate):
-                    if step.rejected:
-                        await self._rotation_done()
-                    step = flow.send(await self._credentials())
-                else:
-                    await self._sleep(step.seconds)
-                    step = flow.send(None)
-        except StopIteration as stop:
-            result: T = stop.value
+            flow = core.call_flow(call, self._settings, self._clock, self._keys.current())
+            try:
+                step = next(flow)
+                while True:
+                    if isinstance(step, Send):
+                        outcome: object
+                        if self._transport_keeps_deadline:
+                            try:
+                                outcome = await self._transport.send(
+                                    step.request, step.timeout.until(step.remaining)
+                                )
+                            except AuthmatechError as error:
+                                outcome = error
+                        else:
+                            outcome = await self._send_by_deadline(step)
+                        step = flow.send(outcome)
+                    elif isinstance(step, Authenticate):
+                        if step.rejected:
+                            await self._rotation_done()
+                        step = flow.send(await self._credentials())
+                    else:
+                        await self._sleep(step.seconds)
+                        step = flow.send(None)
+            except StopIteration as stop:
+                result: T = stop.value
+            finally:
+                flow.close()
+            new_key = new_key_of(result)
+            if new_key is not None:
+                await self._switch_to(new_key, result)
+            return result
         finally:
-            flow.close()
-        new_key = new_key_of(result)
-        if new_key is not None:
-            self._keys.swap_api_key(new_key)
-            if self._on_api_key_rotated is not None:
-                try:
-                    notified = self._on_api_key_rotated(new_key)
-                    if inspect.isawaitable(notified):
-                        await notified
-                except Exception as error:
-                    raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
-        return result
+            if rotation:
+                self._keys.end_rotation()
+
+    async def _switch_to(self, new_key: Secret, result: object) -> None:
+        """Use the rotated or generated key from now on, and tell the application about it."""
+        self._keys.swap_api_key(new_key)
+        if self._on_api_key_rotated is not None:
+            try:
+                notified = self._on_api_key_rotated(new_key)
+                if inspect.isawaitable(notified):
+                    await notified
+            except Exception as error:
+                raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
 
     async def verify(
         self,

@@ -183,6 +183,10 @@ class KeyRing:
     def provider(self) -> Callable[[], Any] | None:
         return self._provider
 
+    def current(self) -> Credentials | None:
+        """The credentials for a first attempt, when no provider must be asked for them."""
+        return self._credentials if self._provider is None else None
+
     def static(self) -> Credentials:
         """The credentials when no provider is set (the fast, common path)."""
         return self._credentials

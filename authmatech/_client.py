@@ -132,52 +132,55 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
             return self._keys.static()
         return self._keys.with_provided(provider())
 
-    def _run(self, call: Call[T]) -> T:
-        if not call.operation.needs_client_secret:
-            return self._attempts(call)
-        self._keys.begin_rotation()
-        try:
-            return self._attempts(call)
-        finally:
-            self._keys.end_rotation()
-
     def _rotation_done(self) -> None:
         """After a 401, let a rotation under way on this client finish, so that the retry
         uses the new key (the server drops the old one before the client hears of it)."""
         while self._keys.rotating:
             time.sleep(0.005)
 
-    def _attempts(self, call: Call[T]) -> T:
-        flow = core.call_flow(call, self._settings, self._clock)
+    def _run(self, call: Call[T]) -> T:
+        """Drive the core's call flow; a rotation is bracketed so a concurrent 401 waits for it."""
+        rotation = call.operation.needs_client_secret
+        if rotation:
+            self._keys.begin_rotation()
         try:
-            step = next(flow)
-            while True:
-                if isinstance(step, Send):
-                    try:
-                        outcome: object = self._transport.send(step.request, step.timeout)
-                    except AuthmatechError as error:
-                        outcome = error
-                    step = flow.send(outcome)
-                elif isinstance(step, Authenticate):
-                    if step.rejected:
-                        self._rotation_done()
-                    step = flow.send(self._credentials())
-                else:
-                    self._sleep(step.seconds)
-                    step = flow.send(None)
-        except StopIteration as stop:
-            result: T = stop.value
+            flow = core.call_flow(call, self._settings, self._clock, self._keys.current())
+            try:
+                step = next(flow)
+                while True:
+                    if isinstance(step, Send):
+                        try:
+                            outcome: object = self._transport.send(step.request, step.timeout)
+                        except AuthmatechError as error:
+                            outcome = error
+                        step = flow.send(outcome)
+                    elif isinstance(step, Authenticate):
+                        if step.rejected:
+                            self._rotation_done()
+                        step = flow.send(self._credentials())
+                    else:
+                        self._sleep(step.seconds)
+                        step = flow.send(None)
+            except StopIteration as stop:
+                result: T = stop.value
+            finally:
+                flow.close()
+            new_key = new_key_of(result)
+            if new_key is not None:
+                self._switch_to(new_key, result)
+            return result
         finally:
-            flow.close()
-        new_key = new_key_of(result)
-        if new_key is not None:
-            self._keys.swap_api_key(new_key)
-            if self._on_api_key_rotated is not None:
-                try:
-                    self._on_api_key_rotated(new_key)
-                except Exception as error:
-                    raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
-        return result
+            if rotation:
+                self._keys.end_rotation()
+
+    def _switch_to(self, new_key: Secret, result: object) -> None:
+        """Use the rotated or generated key from now on, and tell the application about it."""
+        self._keys.swap_api_key(new_key)
+        if self._on_api_key_rotated is not None:
+            try:
+                self._on_api_key_rotated(new_key)
+            except Exception as error:
+                raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
 
     def verify(
         self,

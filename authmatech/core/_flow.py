@@ -9,8 +9,9 @@ outcomes; it never does I/O, never sleeps and never reads a clock it was not giv
     Sleep(seconds)         -> sleep, then send back None
 
 It returns the result (``StopIteration.value``) or raises the final error. Credentials are
-asked for before every attempt, so a key rotated or refreshed meanwhile is used by the retry;
-a 401 answered to a key that has since been replaced is sent once more with the new key (a 401
+asked for before every attempt (a driver with a static key may hand them over for the first),
+so a key rotated or refreshed meanwhile is used by the retry; a 401 answered to a key that has
+since been replaced is sent once more with the new key (a 401
 means nothing was processed, so this is always safe).
 """
 
@@ -97,13 +98,18 @@ class Settings:
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
 
 
-def call_flow(call: Call[T], settings: Settings, clock: Clock) -> Generator[Step, Any, T]:
-    """Run ``call`` to completion: authenticate, send, parse, and retry as the policy allows."""
-    started = clock.monotonic()
-    deadline = started + settings.timeout.total
+def call_flow(
+    call: Call[T], settings: Settings, clock: Clock, first: Credentials | None = None
+) -> Generator[Step, Any, T]:
+    """Run ``call`` to completion: authenticate, send, parse, and retry as the policy allows.
+
+    ``first``: the credentials for the first attempt, if the driver has them at hand (a
+    static key); it then starts with ``Send``. Every later attempt asks for them again.
+    """
+    deadline = clock.monotonic() + settings.timeout.total
     attempt = 0
     retries = 0
-    fresh: Credentials | None = None
+    fresh = first
     raced = False
     while True:
         attempt += 1

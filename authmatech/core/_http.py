@@ -59,6 +59,17 @@ class HttpResponse:
         return f"HttpResponse(status_code={self.status_code}, body=<{len(self.body)} bytes>)"
 
 
+def received(status_code: int, headers: dict[str, str], body: bytes) -> HttpResponse:
+    """The :class:`HttpResponse` a transport read, its header names already lower-case: built
+    without the converter's second pass over the headers (once per response, on the hot path)."""
+    response: HttpResponse = object.__new__(HttpResponse)
+    put = object.__setattr__
+    put(response, "status_code", status_code)
+    put(response, "headers", headers)
+    put(response, "body", body)
+    return response
+
+
 def _positive(name: str) -> Callable[[object, object, float], None]:
     def check(instance: object, attribute: object, value: float) -> None:
         if value is None:

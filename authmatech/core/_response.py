@@ -121,13 +121,25 @@ def _why(exc: BaseException) -> str:
     return str(exc)[:_MAX_MESSAGE]
 
 
+_decode = json.JSONDecoder().decode
+
+
+def _from_json(body: bytes) -> Any:
+    """``body`` parsed as JSON: UTF-8 first (RFC 8259), then ``json.loads``' own detection of
+    a BOM or UTF-16/32, so that only a body that is not plain UTF-8 JSON pays twice."""
+    try:
+        return _decode(body.decode())
+    except (ValueError, RecursionError):
+        return json.loads(body)
+
+
 def _envelope(response: HttpResponse, strict: bool = True) -> tuple[bool, Any, Any] | None:
     """``(success, raw messages, data)``, ``None`` for an empty body; raises if ``strict`` and the
     body is not the envelope (otherwise returns ``None`` for that too)."""
     if not response.body.strip():
         return None
     try:
-        document = json.loads(response.body)
+        document = _from_json(response.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         if strict:
             raise _invalid(response, "the body is not JSON") from None

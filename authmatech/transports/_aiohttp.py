@@ -12,7 +12,7 @@ from types import TracebackType
 
 import aiohttp
 
-from ..core._http import HttpRequest, HttpResponse, Timeout
+from ..core._http import HttpRequest, HttpResponse, Timeout, received
 from ..errors import AuthmatechError, ConfigurationError
 from ._common import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -164,7 +164,10 @@ class AiohttpTransport:
             content = response.content
             chunks: list[bytes] = []
             size = 0
-            while chunk := await content.read(limit + 1 - size):
+            while not content.at_eof():  # no read just to learn that the body has ended
+                chunk = await content.read(limit + 1 - size)
+                if not chunk:
+                    break
                 size += len(chunk)
                 if size > limit:
                     raise body_too_large(request.url, response.status, limit, "AiohttpTransport")
@@ -173,7 +176,7 @@ class AiohttpTransport:
             raise _error(exc, request) from cause_of(exc, request)
         finally:
             response.release()
-        return HttpResponse(response.status, headers, b"".join(chunks))
+        return received(response.status, headers, b"".join(chunks))
 
     async def aclose(self) -> None:
         """Close the session if this transport created it; a caller's session stays open."""

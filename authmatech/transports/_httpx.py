@@ -11,7 +11,7 @@ from typing import TypeVar
 
 import httpx
 
-from ..core._http import HttpRequest, HttpResponse, Timeout
+from ..core._http import HttpRequest, HttpResponse, Timeout, received
 from ..errors import AuthmatechError, ConfigurationError, ResponseValidationError
 from ._common import (
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -265,7 +265,7 @@ class HttpxTransport:
             raise _error(exc, request, response.status_code) from cause_of(exc, request)
         finally:
             response.close()
-        return HttpResponse(response.status_code, headers, b"".join(chunks))
+        return received(response.status_code, headers, b"".join(chunks))
 
     def close(self) -> None:
         """Close the client if this transport created it; a caller's client stays open."""
@@ -359,7 +359,7 @@ class AsyncHttpxTransport:
             raise _error(exc, request, response.status_code) from cause_of(exc, request)
         finally:
             await response.aclose()
-        return HttpResponse(response.status_code, headers, b"".join(chunks))
+        return received(response.status_code, headers, b"".join(chunks))
 
     async def aclose(self) -> None:
         """Close the client if this transport created it; a caller's client stays open."""

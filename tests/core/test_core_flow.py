@@ -250,15 +250,31 @@ def test_a_timeout_without_a_total_is_refused_up_front() -> None:
 # --- credentials per attempt ----------------------------------------------------------------
 
 
-def test_credentials_are_asked_before_every_attempt() -> None:
-    flow = start(verify_call(), FakeClock())
-    first = flow.send(Credentials(CLIENT_ID, api_key="key-one"))
+@pytest.mark.parametrize("up_front", [False, True], ids=["asked", "given-up-front"])
+def test_credentials_are_asked_before_every_attempt(up_front: bool) -> None:
+    """A driver with a static key may hand it over with the call; retries still ask for the
+    credentials, so a key rotated meanwhile is used."""
+    key_one = Credentials(CLIENT_ID, api_key="key-one")
+    if up_front:
+        flow = core.call_flow(verify_call(), Settings(), FakeClock().clock(), key_one)
+        first = next(flow)
+    else:
+        flow = start(verify_call(), FakeClock())
+        first = flow.send(key_one)
+    assert isinstance(first, Send)
+    assert first.attempt == 1
     assert first.request.headers["X-API-KEY"] == "key-one"
     assert flow.send(CONNECT_ERROR) == Sleep(1.0)
     assert flow.send(None) == Authenticate(2)
     second = flow.send(Credentials(CLIENT_ID, api_key="key-two"))
     assert second.request.headers["X-API-KEY"] == "key-two"
     assert finish(flow, OK_VERIFY).valid_number is True
+
+
+def test_credentials_given_up_front_still_face_the_scope_rules() -> None:
+    flow = core.call_flow(core.register_sdk_session(), Settings(), FakeClock().clock(), CREDS)
+    with pytest.raises(CredentialScopeError, match="SDK token"):
+        next(flow)
 
 
 def test_the_authenticate_step_after_a_401_says_so() -> None:

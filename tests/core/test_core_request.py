@@ -566,6 +566,18 @@ def test_http_response_lower_cases_header_names() -> None:
     assert core.HttpResponse(204).body == b""
 
 
+def test_a_received_response_equals_one_built_through_the_constructor() -> None:
+    """Transports build responses without the converter; the value must not differ."""
+    from authmatech.core._http import received
+
+    headers = {"x-request-id": "r1", "content-type": "application/json"}
+    fast = received(200, headers, b"{}")
+    assert fast == core.HttpResponse(200, headers, b"{}")
+    assert repr(fast) == "HttpResponse(status_code=200, body=<2 bytes>)"
+    with pytest.raises(AttributeError):
+        fast.status_code = 500  # type: ignore[misc]
+
+
 @pytest.mark.parametrize(
     ("headers", "masked"),
     [

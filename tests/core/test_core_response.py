@@ -110,9 +110,22 @@ def test_json_is_parsed_whatever_the_content_type(content_type: str) -> None:
     assert result.valid_number is True
 
 
-def test_utf16_json_is_parsed() -> None:
-    body = json.dumps({"success": True, "data": {"validNumber": True}}).encode("utf-16")
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+def test_json_in_another_unicode_encoding_is_parsed(encoding: str) -> None:
+    body = json.dumps({"success": True, "data": {"validNumber": True}}).encode(encoding)
     assert parse("verify", 200, body).valid_number is True
+
+
+def test_non_ascii_utf8_json_is_parsed() -> None:
+    body = json.dumps(
+        {"success": True, "data": {"validNumber": True, "note": "رقم"}}, ensure_ascii=False
+    ).encode()
+    assert parse("verify", 200, body).raw["note"] == "رقم"
+
+
+def test_bytes_that_are_no_unicode_are_not_json() -> None:
+    with pytest.raises(ResponseValidationError, match="not JSON"):
+        parse("verify", 200, b'{"success": true, "data": "' + bytes([0xFF, 0xFE, 0xFA]) + b'"}')
 
 
 # --- messages -------------------------------------------------------------------------------
