@@ -111,3 +111,13 @@ def bench(session: nox.Session) -> None:
     session.install("-e", ".[aiohttp]")
     session.install("matplotlib")  # optional: draws bench/results/latest.png
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def ladder(session: nox.Session) -> None:
+    """Where the library's time goes, one layer at a time (see bench/README.md).
+
+    ``nox -s ladder -- --stack httpx-sync`` for the synchronous client.
+    """
+    session.install("-e", ".[aiohttp]")
+    session.run("python", "bench/ladder.py", *session.posargs)

@@ -122,13 +122,17 @@ def verify(
     ``encrypted_mobile_number`` is the proof the device SDK obtained (its ``authmatechCode``),
     passed through unchanged; ``operator_id`` is its ``MNOID``. Billable.
     """
-    body = _without_none(
-        mobileNumber=check_e164(mobile_number),
-        encryptedMobileNumber=check_text(encrypted_mobile_number, "encrypted_mobile_number"),
-        operatorId=check_optional_text(operator_id, "operator_id", max_length=128),
-        serviceType=check_service_type(service_type),
-        sdkSessionId=check_optional_text(sdk_session_id, "sdk_session_id", max_length=256),
-    )
+    body = {
+        "mobileNumber": check_e164(mobile_number),
+        "encryptedMobileNumber": check_text(encrypted_mobile_number, "encrypted_mobile_number"),
+    }
+    if operator_id is not None:
+        body["operatorId"] = check_text(operator_id, "operator_id", max_length=128)
+    service = check_service_type(service_type)
+    if service is not None:
+        body["serviceType"] = service
+    if sdk_session_id is not None:
+        body["sdkSessionId"] = check_text(sdk_session_id, "sdk_session_id", max_length=256)
     return Call(operation=OPERATIONS["verify"], query=_mask_query(mask_mobile), body=body)
 
 

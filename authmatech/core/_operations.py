@@ -61,7 +61,7 @@ class Operation(Generic[T]):
 
 def _typed(cls: type[T]) -> Callable[[Any], T]:
     def parse(data: Any) -> T:
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(f"expected data to be an object, got {type(data).__name__}")
         return structure_result(data, cls)
 
