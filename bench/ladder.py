@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench
 
 from authmatech import Credentials, core
-from authmatech.transports import AiohttpTransport, HttpxTransport
+from authmatech.transports import AiohttpTransport, AsyncHttpxTransport, HttpxTransport
 from authmatech.transports._aiohttp import _client_timeout
 
 
@@ -175,6 +175,63 @@ def httpx_sync_rungs() -> list[Rung]:
     ]
 
 
+def httpx_async_rungs(concurrency: int) -> list[Rung]:
+    async def client_measure(base_url: str, n: int) -> bench.Timing:
+        request = _request(base_url)
+        async with httpx.AsyncClient(
+            limits=bench.HTTPX_LIMITS, timeout=bench.HTTPX_TIMEOUT
+        ) as client:
+
+            async def one() -> None:
+                response = await client.post(
+                    request.url, content=request.body, headers=request.headers
+                )
+                if response.status_code != 200:
+                    bench._fail(response)
+
+            return await bench._time_async(one, n, concurrency)
+
+    def transport_rung(with_core: bool) -> Callable[[str, int], bench.Timing]:
+        async def measure(base_url: str, n: int) -> bench.Timing:
+            credentials = Credentials(bench.CLIENT_ID, api_key=bench.API_KEY)
+            config = core.ClientConfig(base_url=base_url)
+            request = _request(base_url)
+            async with AsyncHttpxTransport() as transport:
+
+                async def one() -> None:
+                    if with_core:
+                        call = _verify_call()
+                        response = await transport.send(call.build(credentials, config), _PHASES)
+                        call.parse(response)
+                    else:
+                        response = await transport.send(request, _PHASES)
+                        if response.status_code != 200:
+                            bench._fail(response)
+
+                return await bench._time_async(one, n, concurrency)
+
+        return lambda base_url, n: asyncio.run(measure(base_url, n))
+
+    return [
+        Rung(
+            "httpx.AsyncClient: bytes in, bytes out", lambda u, n: asyncio.run(client_measure(u, n))
+        ),
+        Rung(
+            "AsyncHttpxTransport.send (+ streaming, body cap, HttpResponse)", transport_rung(False)
+        ),
+        Rung("+ core.verify() + Call.build + Call.parse", transport_rung(True)),
+        Rung(
+            "AsyncClient.verify (+ call flow, deadline scope, driver)",
+            bench._in_loop(bench.library_async, concurrency),
+        ),
+        Rung(
+            "raw httpx as run.py measures it (json=, .json())",
+            bench._in_loop(bench.raw_httpx_async, concurrency),
+            reference=True,
+        ),
+    ]
+
+
 # --- the ladder ------------------------------------------------------------------------------
 
 
@@ -235,14 +292,19 @@ def format_steps(steps: list[Step]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stack", choices=("aiohttp", "httpx-sync"), default="aiohttp")
-    parser.add_argument("--concurrency", type=int, default=50, help="aiohttp only")
+    parser.add_argument(
+        "--stack", choices=("aiohttp", "httpx-sync", "httpx-async"), default="aiohttp"
+    )
+    parser.add_argument("--concurrency", type=int, default=50, help="the async stacks only")
     parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     if args.stack == "aiohttp":
         rungs = aiohttp_rungs(args.concurrency)
         title = f"aiohttp, concurrency {args.concurrency}"
+    elif args.stack == "httpx-async":
+        rungs = httpx_async_rungs(args.concurrency)
+        title = f"httpx.AsyncClient, concurrency {args.concurrency}"
     else:
         rungs = httpx_sync_rungs()
         title = "httpx.Client, one request at a time"

@@ -19,9 +19,13 @@ import run  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("stack", ["aiohttp", "httpx-sync"])
+@pytest.mark.parametrize("stack", ["aiohttp", "httpx-sync", "httpx-async"])
 def test_the_ladder_measures_every_rung(stack: str) -> None:
-    rungs = ladder.aiohttp_rungs(5) if stack == "aiohttp" else ladder.httpx_sync_rungs()
+    rungs = {
+        "aiohttp": lambda: ladder.aiohttp_rungs(5),
+        "httpx-sync": ladder.httpx_sync_rungs,
+        "httpx-async": lambda: ladder.httpx_async_rungs(2),
+    }[stack]()
     steps = ladder.climb(rungs, requests=30, rounds=2)
     assert [step.name for step in steps] == [rung.name for rung in rungs]
     assert all(step.cpu_us > 0 and step.req_per_s > 0 for step in steps)
