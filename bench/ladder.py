@@ -69,14 +69,18 @@ def _transport_timeout(remaining: float) -> aiohttp.ClientTimeout:
 
 
 def aiohttp_rungs(concurrency: int) -> list[Rung]:
-    def session_rung(with_timeouts: bool) -> Callable[[str, int], bench.Timing]:
+    def session_rung(timeouts: str) -> Callable[[str, int], bench.Timing]:
+        """``timeouts``: "session" (run.py's raw client), "request" (as the transport sets
+        them, per request) or "defaults" (aiohttp's own: no read timeout)."""
+
         async def measure(base_url: str, n: int) -> bench.Timing:
             request = _request(base_url)
             connector = aiohttp.TCPConnector(limit=bench.AIOHTTP_LIMIT)
-            async with aiohttp.ClientSession(connector=connector) as session:
+            session_timeout = {"session": {"timeout": bench.AIOHTTP_TIMEOUT}}.get(timeouts, {})
+            async with aiohttp.ClientSession(connector=connector, **session_timeout) as session:
 
                 async def one() -> None:
-                    extra = {"timeout": _transport_timeout(59.0)} if with_timeouts else {}
+                    extra = {"timeout": _transport_timeout(59.0)} if timeouts == "request" else {}
                     async with session.post(
                         request.url, data=request.body, headers=request.headers, **extra
                     ) as response:
@@ -112,8 +116,8 @@ def aiohttp_rungs(concurrency: int) -> list[Rung]:
         return lambda base_url, n: asyncio.run(measure(base_url, n))
 
     return [
-        Rung("aiohttp: bytes in, bytes out", session_rung(False)),
-        Rung("+ the transport's per-request ClientTimeout", session_rung(True)),
+        Rung("aiohttp: bytes in, bytes out (run.py's raw timeouts)", session_rung("session")),
+        Rung("+ the transport's ClientTimeout, made per request", session_rung("request")),
         Rung("AiohttpTransport.send (+ headers, body cap, HttpResponse)", transport_rung(False)),
         Rung("+ core.verify() + Call.build + Call.parse", transport_rung(True)),
         Rung(
@@ -123,6 +127,11 @@ def aiohttp_rungs(concurrency: int) -> list[Rung]:
         Rung(
             "raw aiohttp as run.py measures it (json=, .json())",
             bench._in_loop(bench.raw_aiohttp, concurrency),
+            reference=True,
+        ),
+        Rung(
+            "aiohttp bytes in, bytes out, aiohttp's default timeouts",
+            session_rung("defaults"),
             reference=True,
         ),
     ]
