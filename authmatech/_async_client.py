@@ -3,6 +3,7 @@ transport, so it runs under asyncio and trio alike."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -39,6 +40,17 @@ from .models import (
 from .transports import AsyncHttpClient, AsyncTransport
 
 __all__ = ["AsyncClient"]
+
+_asyncio_timeout = getattr(asyncio, "timeout", None)  # Python 3.11+
+
+
+def _on_asyncio() -> bool:
+    """Is this coroutine running on asyncio (rather than trio)?"""
+    try:
+        asyncio.current_task()
+    except RuntimeError:
+        return False
+    return True
 
 T = TypeVar("T")
 QueryParams = Mapping[str, "str | int | bool"]
@@ -155,12 +167,31 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         return self._keys.with_provided(value)
 
     async def _send_by_deadline(self, step: Send) -> object:
-        """Send within what is left of the call's deadline, for a transport that cannot."""
+        """Send within what is left of the call's deadline, for a transport that cannot.
+
+        On asyncio (Python 3.11+) this uses asyncio's own timeout, which costs less than half
+        of anyio's cancel scope per call; elsewhere (trio, Python 3.10) anyio's scope.
+        """
+        if _asyncio_timeout is not None and _on_asyncio():
+            deadline = _asyncio_timeout(step.remaining)
+            try:
+                async with deadline:
+                    try:
+                        return await self._transport.send(step.request, step.timeout)
+                    except AuthmatechError as error:
+                        return error
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+            return self._deadline_passed()
         with anyio.move_on_after(step.remaining):
             try:
                 return await self._transport.send(step.request, step.timeout)
             except AuthmatechError as error:
                 return error
+        return self._deadline_passed()
+
+    def _deadline_passed(self) -> APITimeoutError:
         return APITimeoutError(
             f"the call's overall deadline ({self._settings.timeout.total:g} s) ran out while "
             "waiting for the response",

@@ -203,6 +203,26 @@ async def test_async_deadline_bounds_a_hanging_transport() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_transports_own_timeout_error_is_not_taken_for_the_deadline() -> None:
+    """A plain TimeoutError from a third-party transport is its bug to report, not the
+    call's deadline: it propagates unchanged (asyncio's timeout and anyio's scope alike)."""
+
+    class Broken:
+        async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
+            raise TimeoutError("the transport's own")
+
+        async def aclose(self) -> None:
+            return None
+
+    client = authmatech.AsyncClient(
+        client_id=CLIENT_ID, api_key=API_KEY, transport=Broken(), max_retries=0
+    )
+    with pytest.raises(TimeoutError, match="the transport's own") as info:
+        await client.verify(NUMBER, "BLOB")
+    assert not isinstance(info.value, authmatech.AuthmatechError)
+
+
+@pytest.mark.anyio
 async def test_async_bad_options() -> None:
     with pytest.raises(authmatech.ConfigurationError, match="AsyncTransport"):
         authmatech.AsyncClient(client_id=CLIENT_ID, transport=object())  # type: ignore[arg-type]
