@@ -52,6 +52,7 @@ def _on_asyncio() -> bool:
         return False
     return True
 
+
 T = TypeVar("T")
 QueryParams = Mapping[str, "str | int | bool"]
 

@@ -31,7 +31,8 @@ def test_the_ladder_measures_every_rung(stack: str) -> None:
     assert all(step.cpu_us > 0 and step.req_per_s > 0 for step in steps)
     assert steps[0].added_us is None
     assert all(step.added_us is not None for step in steps[1:])
-    assert steps[-1].reference and not steps[0].reference
+    assert steps[-1].reference
+    assert not steps[0].reference
     table = ladder.format_steps(steps)
     assert all(rung.name in table for rung in rungs)
 

@@ -399,6 +399,24 @@ def test_property_valid_verify_arguments_round_trip(
 
 
 @light(300)
+@given(body=st.dictionaries(st.text(max_size=8), json_value, max_size=5))
+def test_property_bodies_encode_as_json_dumps_would(body: dict[str, Any]) -> None:
+    """The prebuilt encoder writes what ``json.dumps`` (compact, UTF-8, no NaN) writes, and
+    refuses what it refuses."""
+    from authmatech.core._request import _to_json
+
+    try:
+        expected = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        try:
+            _to_json(body)
+        except ValueError:
+            return
+        raise AssertionError("NaN or an infinite float was encoded") from None
+    assert _to_json(body) == expected
+
+
+@light(300)
 @given(raw=st.text(alphabet="+0123456789 -()", min_size=8, max_size=30))
 def test_property_invalid_numbers_are_never_echoed(raw: str) -> None:
     _, error = attempt(lambda: core.check_e164(raw), RequestValidationError)

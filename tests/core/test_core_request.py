@@ -466,6 +466,30 @@ def test_body_is_compact_utf8_json(api_credentials: Credentials) -> None:
     assert b", " not in request.body
 
 
+def _contains_itself() -> dict[str, Any]:
+    loop: dict[str, Any] = {}
+    loop["again"] = loop
+    return loop
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (math.nan, "NaN and infinite numbers are not JSON"),
+        (math.inf, "NaN and infinite numbers are not JSON"),
+        (object(), "a object is not JSON"),
+        (b"bytes", "a bytes is not JSON"),
+        ("\ud800", "lone surrogate"),
+        (_contains_itself(), "nested too deeply, or contains itself"),
+    ],
+)
+def test_unencodable_bodies_are_refused_naming_the_argument(value: Any, fragment: str) -> None:
+    with pytest.raises(RequestValidationError) as info:
+        core.stuck_plus_backfill({"field": value})
+    assert "body:" in str(info.value)
+    assert fragment in str(info.value)
+
+
 # --- ClientConfig.base_url ------------------------------------------------------------------
 
 
