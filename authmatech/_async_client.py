@@ -3,8 +3,9 @@ transport, so it runs under asyncio and trio alike."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
+import sys
+import typing
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
@@ -41,16 +42,23 @@ from .transports import AsyncHttpClient, AsyncTransport
 
 __all__ = ["AsyncClient"]
 
-_asyncio_timeout = getattr(asyncio, "timeout", None)  # Python 3.11+
 
 
-def _on_asyncio() -> bool:
-    """Is this coroutine running on asyncio (rather than trio)?"""
+def _asyncio_timeout() -> Callable[[float], Any] | None:
+    """``asyncio.timeout`` if this coroutine runs on asyncio and it exists (Python 3.11+).
+
+    asyncio is looked up, not imported: if nothing imported it, nothing runs on it, and
+    ``import authmatech`` stays without it (it is not among the dependencies' imports).
+    """
+    asyncio = sys.modules.get("asyncio")
+    timeout = getattr(asyncio, "timeout", None)
+    if timeout is None:
+        return None
     try:
-        asyncio.current_task()
-    except RuntimeError:
-        return False
-    return True
+        asyncio.current_task()  # type: ignore[union-attr]
+    except RuntimeError:  # no asyncio loop here: trio
+        return None
+    return typing.cast("Callable[[float], Any]", timeout)
 
 
 T = TypeVar("T")
@@ -173,8 +181,9 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         On asyncio (Python 3.11+) this uses asyncio's own timeout, which costs less than half
         of anyio's cancel scope per call; elsewhere (trio, Python 3.10) anyio's scope.
         """
-        if _asyncio_timeout is not None and _on_asyncio():
-            deadline = _asyncio_timeout(step.remaining)
+        asyncio_timeout = _asyncio_timeout()
+        if asyncio_timeout is not None:
+            deadline = asyncio_timeout(step.remaining)
             try:
                 async with deadline:
                     try:

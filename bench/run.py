@@ -69,7 +69,7 @@ AIOHTTP_LIMIT = 100
 AIOHTTP_TIMEOUT = aiohttp.ClientTimeout(total=60.0, connect=10.0, sock_connect=5.0, sock_read=15.0)
 
 #: Modules ``import authmatech`` must not import (optional or lazily loaded).
-MUST_NOT_IMPORT = ("aiohttp", "trio", "authmatech.sandbox")
+MUST_NOT_IMPORT = ("aiohttp", "trio", "asyncio", "authmatech.sandbox")
 IMPORT_BASELINE = ("httpx", "attrs", "cattrs", "anyio")
 
 TARGETS: dict[str, float | None] = {

@@ -240,14 +240,14 @@ async def test_the_async_client_refuses_to_send_once_closed() -> None:
 
 
 def test_import_authmatech_stays_light() -> None:
-    """``import authmatech`` loads neither httpcore (httpx loads it lazily), trio, aiohttp nor
-    the sandbox: the benchmark's import-time target depends on it."""
+    """``import authmatech`` loads neither httpcore (httpx loads it lazily), asyncio, trio,
+    aiohttp nor the sandbox: the benchmark's import-time target depends on it."""
     import subprocess
     import sys
 
     code = (
         "import sys, authmatech; "
-        "print(sorted(m for m in ('httpcore', 'trio', 'aiohttp', 'authmatech.sandbox') "
+        "print(sorted(m for m in ('httpcore', 'asyncio', 'trio', 'aiohttp', 'authmatech.sandbox') "
         "if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
