@@ -43,7 +43,6 @@ from .transports import AsyncHttpClient, AsyncTransport
 __all__ = ["AsyncClient"]
 
 
-
 def _asyncio_timeout() -> Callable[[float], Any] | None:
     """``asyncio.timeout`` if this coroutine runs on asyncio and it exists (Python 3.11+).
 

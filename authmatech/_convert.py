@@ -22,7 +22,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 from . import models
 from .credentials import Secret
 
-__all__ = ["converter", "structure_result", "to_wire"]
+__all__ = ["converter", "to_wire"]
 
 T = TypeVar("T")
 
@@ -199,11 +199,6 @@ converter = _build()
 def to_wire(model: object) -> dict[str, Any]:
     """A request model as its camelCase JSON object, ``None`` fields left out."""
     return typing.cast("dict[str, Any]", converter.unstructure(model))
-
-
-def structure_result(data: Mapping[str, Any], cls: type[T]) -> T:
-    """Build result model ``cls`` from the envelope's ``data``, keeping ``data`` as ``raw``."""
-    return converter.structure(data, cls)
 
 
 # Warm the hook caches at import so the first request pays nothing extra.

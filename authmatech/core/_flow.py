@@ -11,8 +11,8 @@ outcomes; it never does I/O, never sleeps and never reads a clock it was not giv
 It returns the result (``StopIteration.value``) or raises the final error. Credentials are
 asked for before every attempt (a driver with a static key may hand them over for the first),
 so a key rotated or refreshed meanwhile is used by the retry; a 401 answered to a key that has
-since been replaced is sent once more with the new key (a 401
-means nothing was processed, so this is always safe).
+since been replaced is sent once more with the new key (a 401 means nothing was processed, so
+this is always safe).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from .. import models
-from .._convert import structure_result
+from .._convert import converter
 from ..credentials import Secret
 
 __all__ = ["OPERATIONS", "Auth", "Operation", "Replay"]
@@ -63,7 +63,7 @@ def _typed(cls: type[T]) -> Callable[[Any], T]:
     def parse(data: Any) -> T:
         if type(data) is not dict and not isinstance(data, Mapping):
             raise TypeError(f"expected data to be an object, got {type(data).__name__}")
-        return structure_result(data, cls)
+        return converter.structure(data, cls)
 
     return parse
 

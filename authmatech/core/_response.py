@@ -121,22 +121,29 @@ def _why(exc: BaseException) -> str:
     return str(exc)[:_MAX_MESSAGE]
 
 
-_decode = json.JSONDecoder().decode
+#: The C scanner behind ``json.loads``, called without ``JSONDecoder.decode``'s Python layers
+#: (json.loads shares one module-wide decoder the same way).
+_scan: Callable[[str, int], tuple[Any, int]] = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009
 
 
 def _from_json(body: bytes) -> Any:
-    """``body`` parsed as JSON: UTF-8 first (RFC 8259), then ``json.loads``' own detection of
-    a BOM or UTF-16/32, so that only a body that is not plain UTF-8 JSON pays twice."""
+    """``body`` parsed as JSON. Fast path: UTF-8 text that is exactly one JSON value, as
+    servers send it; anything else (whitespace around it, a BOM, UTF-16/32, invalid JSON) goes
+    to ``json.loads``, which accepts or rejects it by its usual rules."""
     try:
-        return _decode(body.decode())
-    except (ValueError, RecursionError):
+        text = body.decode()
+        document, end = _scan(text, 0)
+    except (ValueError, StopIteration, RecursionError):
         return json.loads(body)
+    if end != len(text):
+        return json.loads(body)
+    return document
 
 
 def _envelope(response: HttpResponse, strict: bool = True) -> tuple[bool, Any, Any] | None:
     """``(success, raw messages, data)``, ``None`` for an empty body; raises if ``strict`` and the
     body is not the envelope (otherwise returns ``None`` for that too)."""
-    if not response.body.strip():
+    if not response.body or response.body.isspace():
         return None
     try:
         document = _from_json(response.body)

@@ -54,7 +54,7 @@ def check_text(value: object, name: str, *, max_length: int = MAX_TEXT) -> str:
     """A required, non-blank string of bounded length."""
     if not isinstance(value, str):
         raise RequestValidationError(f"{name} must be a str, not {type(value).__name__}")
-    if not value.strip():
+    if not value or value.isspace():
         raise RequestValidationError(f"{name} must not be empty")
     if len(value) > max_length:
         raise RequestValidationError(

@@ -399,6 +399,32 @@ def test_property_valid_verify_arguments_round_trip(
 
 
 @light(300)
+@given(
+    value=json_value,
+    before=st.sampled_from(["", " ", "\n", "\ufeff"]),
+    after=st.sampled_from(["", " ", "\r\n", "x", " {}"]),
+    encoding=st.sampled_from(["utf-8", "utf-16"]),
+)
+def test_property_bodies_decode_as_json_loads_would(
+    value: Any, before: str, after: str, encoding: str
+) -> None:
+    """The fast path of response decoding agrees with ``json.loads``, or both refuse."""
+    from authmatech.core._response import _from_json
+
+    body = (before + json.dumps(value) + after).encode(encoding)
+    try:
+        expected = json.loads(body)
+    except ValueError:
+        try:
+            _from_json(body)
+        except ValueError:
+            return
+        raise AssertionError(f"{body!r} was accepted") from None
+    decoded = _from_json(body)
+    assert json.dumps(decoded, sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+@light(300)
 @given(body=st.dictionaries(st.text(max_size=8), json_value, max_size=5))
 def test_property_bodies_encode_as_json_dumps_would(body: dict[str, Any]) -> None:
     """The prebuilt encoder writes what ``json.dumps`` (compact, UTF-8, no NaN) writes, and
