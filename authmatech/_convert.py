@@ -19,7 +19,6 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from . import models
 from .credentials import Secret
 
 __all__ = ["converter", "to_wire"]
@@ -199,7 +198,3 @@ converter = _build()
 def to_wire(model: object) -> dict[str, Any]:
     """A request model as its camelCase JSON object, ``None`` fields left out."""
     return typing.cast("dict[str, Any]", converter.unstructure(model))
-
-
-# Warm the hook caches at import so the first request pays nothing extra.
-converter.get_structure_hook(models.VerifyResult)

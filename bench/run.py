@@ -113,7 +113,7 @@ def settings_for(
         rss = {"aiohttp": 20_000, "httpx": 5_000}
         # Many short rounds rather than a few long ones: on a shared machine the paired
         # ratio of one round swings by several percent, and the median of 11 holds still.
-        base = Settings(1_000, 11, 9, rss, 1_000, 20_000, 600.0)
+        base = Settings(1_000, 11, 15, rss, 1_000, 20_000, 600.0)
     return Settings(
         requests=requests or base.requests,
         rounds=rounds or base.rounds,
@@ -555,7 +555,10 @@ def measure_import(settings: Settings) -> list[Row]:
             baseline_ms.append(_import_once(IMPORT_BASELINE, env)[0])
             library_ms.append(_import_once(library, env)[0])
     base, lib = statistics.median(baseline_ms), statistics.median(library_ms)
-    overhead = lib - base
+    # Like the pairs' ratios: each library run is compared with the baseline run just before
+    # it, and the median of those differences is kept, so that drift between runs cancels out.
+    pairs = zip(library_ms, baseline_ms, strict=True)
+    overhead = statistics.median(ours - theirs for ours, theirs in pairs)
     target = IMPORT_TARGET_MS
     return [
         Row(
