@@ -64,6 +64,32 @@ T = TypeVar("T")
 QueryParams = Mapping[str, "str | int | bool"]
 
 
+class _AttemptTimeouts:
+    """``step.timeout.until(step.remaining)`` for a transport that enforces the deadline, with
+    the remaining time rounded down to the millisecond (never late) and recent values reused:
+    first attempts all have nearly the whole deadline left, so they share one ``Timeout``, and
+    the transport can reuse what it built from it."""
+
+    __slots__ = ("_by_millisecond", "_phases")
+
+    def __init__(self) -> None:
+        self._phases: Timeout | None = None
+        self._by_millisecond: dict[int, Timeout] = {}
+
+    def get(self, step: Send) -> Timeout:
+        if step.timeout is not self._phases:
+            self._phases = step.timeout
+            self._by_millisecond = {}
+        milliseconds = int(step.remaining * 1000)
+        timeout = self._by_millisecond.get(milliseconds)
+        if timeout is None:
+            if len(self._by_millisecond) >= 64:
+                self._by_millisecond.clear()
+            timeout = step.timeout.until(milliseconds / 1000)
+            self._by_millisecond[milliseconds] = timeout
+        return timeout
+
+
 class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]]]):
     """The asynchronous Authmatech client (asyncio or trio); one per event loop and lifespan.
 
@@ -127,6 +153,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         self._transport_keeps_deadline = (
             getattr(self._transport, "enforces_deadline", False) is True
         )
+        self._attempt_timeouts = _AttemptTimeouts()
 
     def _bind_resources(self) -> None:
         self.sdk = AsyncSdkResource(self)
@@ -228,7 +255,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                         if self._transport_keeps_deadline:
                             try:
                                 outcome = await self._transport.send(
-                                    step.request, step.timeout.until(step.remaining)
+                                    step.request, self._attempt_timeouts.get(step)
                                 )
                             except AuthmatechError as error:
                                 outcome = error

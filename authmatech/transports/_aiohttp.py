@@ -17,6 +17,7 @@ from ..errors import AuthmatechError, ConfigurationError
 from ._common import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Failure,
+    TimeoutCache,
     body_too_large,
     cause_of,
     check_max_response_bytes,
@@ -89,7 +90,7 @@ class AiohttpTransport:
     :mod:`authmatech.transports`).
     """
 
-    __slots__ = ("_closed", "_given", "_limit", "_max_response_bytes", "_session")
+    __slots__ = ("_closed", "_given", "_limit", "_max_response_bytes", "_session", "_timeouts")
 
     #: ``send`` ends within ``timeout.total`` (aiohttp's total timeout), so the client need not.
     enforces_deadline = True
@@ -111,6 +112,7 @@ class AiohttpTransport:
         self._limit = 100 if limit is None else limit
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._timeouts = TimeoutCache(_client_timeout)
 
     def _open(self) -> aiohttp.ClientSession:
         if self._closed:
@@ -143,7 +145,7 @@ class AiohttpTransport:
                 headers=request.headers,
                 data=request.body,
                 allow_redirects=False,
-                timeout=_client_timeout(timeout),
+                timeout=self._timeouts.get(timeout),
             )
         except _AIOHTTP_ERRORS as exc:
             raise _error(exc, request) from cause_of(exc, request)

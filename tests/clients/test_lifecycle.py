@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 import authmatech
-from authmatech.core import HttpRequest, HttpResponse, Timeout
+from authmatech.core import Clock, HttpRequest, HttpResponse, Timeout
 
 from .conftest import API_KEY, CLIENT_ID, NUMBER, Script, make_async, make_sync, ok
 
@@ -89,6 +89,60 @@ def test_timeouts_reach_the_transport() -> None:
     client.close()
     assert (seen[0].connect, seen[0].read) == (2.5, 2.5)
     assert (seen[1].connect, seen[1].read) == (1, 9)
+
+
+@pytest.mark.anyio
+async def test_a_deadline_keeping_transport_gets_the_remaining_time_never_more() -> None:
+    """Such a transport gets ``Timeout.until(remaining)``, rounded down to the millisecond:
+    calls made within the same millisecond of their deadline share one Timeout object (so
+    the transport can reuse what it builds from it), and a later call gets a shorter one."""
+    seen: list[Timeout] = []
+    now = [100.0]
+
+    class Keeping:
+        enforces_deadline = True
+
+        async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
+            seen.append(timeout)
+            return HttpResponse(
+                200, {}, b'{"success":true,"messages":[],"data":{"validNumber":true}}'
+            )
+
+        async def aclose(self) -> None:
+            return None
+
+    clock = Clock(monotonic=lambda: now[0], wall=lambda: 1.7e9)
+    client = authmatech.AsyncClient(
+        client_id=CLIENT_ID,
+        api_key=API_KEY,
+        transport=Keeping(),
+        timeout=Timeout(connect=1, read=9, total=30),
+        clock=clock,
+    )
+    await client.verify(NUMBER, "BLOB")
+    await client.verify(NUMBER, "BLOB")
+    assert seen[0] is seen[1]
+    assert (seen[0].connect, seen[0].read, seen[0].total) == (1, 9, 30)
+    derived = client.with_options(timeout=Timeout(connect=2, read=9, total=30))
+    await derived.verify(NUMBER, "BLOB")
+    assert (seen[2].connect, seen[2].total) == (2, 30)
+
+
+def test_attempt_timeouts_round_down_and_stay_bounded() -> None:
+    from authmatech._async_client import _AttemptTimeouts
+    from authmatech.core import Send
+
+    cache = _AttemptTimeouts()
+    phases = Timeout(total=60)
+    request = HttpRequest("GET", "https://example.test/", {})
+    first = cache.get(Send(request, phases, 1, 59.9996))
+    assert first.total == 59.999
+    assert cache.get(Send(request, phases, 1, 59.9991)) is first
+    assert cache.get(Send(request, phases, 1, 59.9989)).total == 59.998
+    assert cache.get(Send(request, phases, 2, 0.0004)).total == 0.001
+    for step in range(200):
+        assert cache.get(Send(request, phases, 1, step + 0.5)).total <= step + 0.5
+    assert len(cache._by_millisecond) <= 64
 
 
 def test_a_callers_http_client_is_left_open() -> None:
