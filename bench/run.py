@@ -508,6 +508,86 @@ def measure_core(base_url: str, settings: Settings) -> list[Row]:
     return [main_row, info_row]
 
 
+class _Answering:
+    """A transport that answers at once with a captured response: the client's own logic,
+    with no I/O at all."""
+
+    enforces_deadline = True
+
+    def __init__(self, response: core.HttpResponse) -> None:
+        self._response = response
+
+    def send(self, request: core.HttpRequest, timeout: core.Timeout) -> core.HttpResponse:
+        return self._response
+
+    def close(self) -> None:
+        return None
+
+
+class _AsyncAnswering(_Answering):
+    async def send(self, request: core.HttpRequest, timeout: core.Timeout) -> core.HttpResponse:
+        return self._response
+
+    async def aclose(self) -> None:
+        return None
+
+
+def measure_clients_in_memory(base_url: str, settings: Settings) -> list[Row]:
+    """``client.verify`` over a transport that answers at once: the clients' whole logic per
+    call (validation, core, call flow, driver) without I/O, next to the JSON work alone."""
+    response = _verify_response(base_url)
+    options = {"client_id": CLIENT_ID, "api_key": API_KEY, "base_url": base_url}
+    sync_client = authmatech.Client(**options, transport=_Answering(response))
+    async_client = authmatech.AsyncClient(**options, transport=_AsyncAnswering(response))
+    number = settings.core_number
+
+    def sync_verify() -> object:
+        return sync_client.verify(PHONE, PROOF, operator_id=OPERATOR)
+
+    def async_us() -> float:
+        async def batch() -> float:
+            best = float("inf")
+            for _ in range(5):
+                started = time.process_time()
+                for _ in range(number):
+                    await async_client.verify(PHONE, PROOF, operator_id=OPERATOR)
+                best = min(best, time.process_time() - started)
+            return best / number * 1e6
+
+        return asyncio.run(batch())
+
+    def json_only() -> object:
+        json.dumps(PAYLOAD).encode()
+        return json.loads(response.body)
+
+    figures = {
+        "sync": _per_call_us(sync_verify, number),
+        "async": async_us(),
+        "json_only": _per_call_us(json_only, number),
+    }
+    rows = []
+    for key, scenario in (
+        ("sync", "Client.verify over an in-memory transport"),
+        ("async", "AsyncClient.verify over an in-memory transport"),
+    ):
+        rows.append(
+            Row(
+                key=f"in_memory_{key}",
+                scenario=scenario,
+                raw=f"{figures['json_only']:.2f} µs",
+                library=f"{figures[key]:.2f} µs",
+                us_raw=figures["json_only"],
+                us_library=figures[key],
+                cpu_us_added=figures[key] - figures["json_only"],
+                measured=f"{figures[key]:.2f} µs",
+                target="-",
+                passed=None,
+                values={"us_per_call": figures[key], "json_dumps_loads_us": figures["json_only"]},
+            )
+        )
+    return rows
+
+
 # --- import time -----------------------------------------------------------------------------
 
 # CPU time (not wall time) of the import alone, so other busy processes don't count.
@@ -777,6 +857,7 @@ def run(
         rows = measure_pairs(base_url, settings, log)
         log("core build + parse")
         rows += measure_core(base_url, settings)
+        rows += measure_clients_in_memory(base_url, settings)
         log("import time")
         rows += measure_import(settings)
         log("RSS growth")

@@ -43,7 +43,7 @@ def test_a_quick_run_reports_every_row_and_writes_json(tmp_path: Path) -> None:
     )
     keys = [row["key"] for row in report["rows"]]
     assert keys[:5] == ["sync", "async_1", "async_50", "aiohttp_1", "aiohttp_50"]
-    assert {"import", "import_lazy"} <= set(keys)
+    assert {"core", "in_memory_sync", "in_memory_async", "import", "import_lazy"} <= set(keys)
     assert all(row["result"] in ("PASS", "FAIL", "info") for row in report["rows"])
     assert next(row for row in report["rows"] if row["key"] == "import_lazy")["passed"] is True
     written = json.loads((tmp_path / "bench.json").read_text(encoding="utf-8"))
