@@ -92,24 +92,25 @@ def aiohttp_rungs(concurrency: int) -> list[Rung]:
 
         return lambda base_url, n: asyncio.run(measure(base_url, n))
 
-    def transport_rung(with_core: bool) -> Callable[[str, int], bench.Timing]:
+    def transport_rung(core_steps: int) -> Callable[[str, int], bench.Timing]:
+        """The transport, after ``core_steps`` of the core's three: ``core.verify()`` (a new
+        Call), ``Call.build`` (a new request), ``Call.parse`` (the typed result)."""
+
         async def measure(base_url: str, n: int) -> bench.Timing:
             credentials = Credentials(bench.CLIENT_ID, api_key=bench.API_KEY)
             config = core.ClientConfig(base_url=base_url)
-            request = _request(base_url)
-            phases = core.Timeout()
+            fixed_call = _verify_call()
+            fixed_request = fixed_call.build(credentials, config)
             async with AiohttpTransport(limit=bench.AIOHTTP_LIMIT) as transport:
 
                 async def one() -> None:
-                    if with_core:
-                        call = _verify_call()
-                        built = call.build(credentials, config)
-                        response = await transport.send(built, phases.until(59.0))
+                    call = _verify_call() if core_steps >= 1 else fixed_call
+                    request = call.build(credentials, config) if core_steps >= 2 else fixed_request
+                    response = await transport.send(request, _PHASES.until(59.0))
+                    if core_steps >= 3:
                         call.parse(response)
-                    else:
-                        response = await transport.send(request, phases.until(59.0))
-                        if response.status_code != 200:
-                            bench._fail(response)
+                    elif response.status_code != 200:
+                        bench._fail(response)
 
                 return await bench._time_async(one, n, concurrency)
 
@@ -118,8 +119,10 @@ def aiohttp_rungs(concurrency: int) -> list[Rung]:
     return [
         Rung("aiohttp: bytes in, bytes out (run.py's raw timeouts)", session_rung("session")),
         Rung("+ the transport's ClientTimeout, made per request", session_rung("request")),
-        Rung("AiohttpTransport.send (+ headers, body cap, HttpResponse)", transport_rung(False)),
-        Rung("+ core.verify() + Call.build + Call.parse", transport_rung(True)),
+        Rung("AiohttpTransport.send (+ headers, body cap, HttpResponse)", transport_rung(0)),
+        Rung("+ core.verify() (validation, JSON body, a Call)", transport_rung(1)),
+        Rung("+ Call.build (headers, scope rules, a request)", transport_rung(2)),
+        Rung("+ Call.parse (envelope, typed VerifyResult)", transport_rung(3)),
         Rung(
             "AsyncClient.verify (+ call flow, deadline, driver)",
             bench._in_loop(bench.library_aiohttp, concurrency),
