@@ -20,9 +20,9 @@ from ._common import (
     TimeoutCache,
     body_too_large,
     cause_of,
+    check_declared_length,
     check_max_response_bytes,
     closed_error,
-    declared_length,
     host_of,
     merge_headers,
     translate,
@@ -160,9 +160,7 @@ class AiohttpTransport:
         try:
             headers = merge_headers(response.headers.items())
             limit = self._max_response_bytes
-            length = declared_length(headers)
-            if length is not None and length > limit and request.method != "HEAD":
-                raise body_too_large(request.url, response.status, limit, "AiohttpTransport")
+            check_declared_length(request, response.status, headers, limit, "AiohttpTransport")
             content = response.content
             chunks: list[bytes] = []
             size = 0

@@ -23,7 +23,7 @@ __all__ = [
     "body_too_large",
     "cause_of",
     "check_max_response_bytes",
-    "declared_length",
+    "check_declared_length",
     "host_of",
     "merge_headers",
     "translate",
@@ -123,15 +123,20 @@ def body_too_large(
     )
 
 
-def declared_length(headers: Mapping[str, str]) -> int | None:
-    """The ``Content-Length`` in ``headers`` (lower-case names), or ``None`` if absent or bad."""
+def check_declared_length(
+    request: HttpRequest, status_code: int, headers: Mapping[str, str], limit: int, transport: str
+) -> None:
+    """Refuse, before reading it, a body whose ``Content-Length`` (``headers`` lower-cased) is
+    over ``limit`` bytes. A HEAD response declares a length it does not send."""
     value = headers.get("content-length")
-    if value is None:
-        return None
+    if value is None or request.method == "HEAD":
+        return
     try:
-        return int(value)
+        length = int(value)
     except ValueError:
-        return None
+        return
+    if length > limit:
+        raise body_too_large(request.url, status_code, limit, transport)
 
 
 def merge_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:

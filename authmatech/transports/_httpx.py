@@ -19,9 +19,9 @@ from ._common import (
     TimeoutCache,
     body_too_large,
     cause_of,
+    check_declared_length,
     check_max_response_bytes,
     closed_error,
-    declared_length,
     host_of,
     translate,
 )
@@ -251,9 +251,7 @@ class HttpxTransport:
         try:
             headers = dict(response.headers.items())
             limit = self._max_response_bytes
-            length = declared_length(headers)
-            if length is not None and length > limit and request.method != "HEAD":
-                raise body_too_large(request.url, response.status_code, limit, "HttpxTransport")
+            check_declared_length(request, response.status_code, headers, limit, "HttpxTransport")
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
@@ -340,11 +338,9 @@ class AsyncHttpxTransport:
         try:
             headers = dict(response.headers.items())
             limit = self._max_response_bytes
-            length = declared_length(headers)
-            if length is not None and length > limit and request.method != "HEAD":
-                raise body_too_large(
-                    request.url, response.status_code, limit, "AsyncHttpxTransport"
-                )
+            check_declared_length(
+                request, response.status_code, headers, limit, "AsyncHttpxTransport"
+            )
             chunks: list[bytes] = []
             size = 0
             async for chunk in stream:
