@@ -37,14 +37,20 @@ def _service_type(body: Fields) -> str | None:
     return value
 
 
-def verify(call: Call) -> Ok:
-    """``POST /v1/api/verify``."""
+def _verify_request(call: Call) -> tuple[bool, Fields, str]:
+    """What both verify endpoints check first: the products (Verify N+ for ``maskMobile``),
+    then the body's ``mobileNumber``. Returns ``(masked, body, number)``."""
     call.require_product(VERIFY)
     masked = call.flag("maskMobile")
     if masked:
         call.require_product(VERIFY_N_PLUS)
     body = call.body()
-    number = check_mobile_number(body.required_str("mobileNumber", min_length=0))
+    return masked, body, check_mobile_number(body.required_str("mobileNumber", min_length=0))
+
+
+def verify(call: Call) -> Ok:
+    """``POST /v1/api/verify``."""
+    masked, body, number = _verify_request(call)
     proof_token = body.required_str("encryptedMobileNumber")
     operator_id = body.optional_str("operatorId")
     service_type = _service_type(body)
@@ -63,12 +69,7 @@ def verify(call: Call) -> Ok:
 
 def verify_web(call: Call) -> Ok:
     """``POST /v1/api/verify/{transactionId}``."""
-    call.require_product(VERIFY)
-    masked = call.flag("maskMobile")
-    if masked:
-        call.require_product(VERIFY_N_PLUS)
-    body = call.body()
-    number = check_mobile_number(body.required_str("mobileNumber", min_length=0))
+    masked, body, number = _verify_request(call)
     service_type = _service_type(body)
     confirmed = call.world.web_transactions.get(call.params["transactionId"])
     if confirmed is None:
