@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from authmatech.sandbox import Sandbox, SandboxAccount, ServerThread
 
-from .support import RawServer
+from .support import RawServer, ok_handler
 
 settings.register_profile(
     "authmatech-reliability",
@@ -69,5 +69,5 @@ def account(served: tuple[Sandbox, ServerThread]) -> SandboxAccount:
 @pytest.fixture
 def other_host() -> Iterator[RawServer]:
     """A raw server on 127.0.0.2 (another host: on Linux all of 127/8 is loopback)."""
-    with RawServer(host="127.0.0.2") as server:
+    with RawServer(ok_handler, host="127.0.0.2") as server:
         yield server

@@ -1,15 +1,13 @@
-"""Test support: a raw-socket HTTP/1.1 server on loopback that misbehaves on purpose, by path,
-so that resets, truncation and timeouts are real socket events rather than mocks."""
+"""Test support: the raw-socket server of ``tests/raw_server.py``, misbehaving on purpose by
+path, so that resets, truncation and timeouts are real socket events rather than mocks."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import struct
-import threading
 from collections import Counter
 
 import httpx
+from raw_server import RawRequest, RawServer, drain, reset_connection, response
 
 from authmatech.errors import (
     APIConnectionError,
@@ -37,98 +35,39 @@ HTTPX_MAPPING: list[tuple[type[Exception], type[AuthmatechError], bool | None]] 
 
 
 def _response(status: str, body: bytes = b"", headers: tuple[str, ...] = ()) -> bytes:
-    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+    code, reason = status.split(" ", 1)
+    return response(int(code), body, headers, reason)
 
 
 class LoopbackServer:
-    """A threaded HTTP/1.1 server on 127.0.0.1 whose behaviour depends on the request path."""
+    """A raw server on 127.0.0.1 whose behaviour depends on the request path."""
 
     def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.05)
-        self.port: int = self._listener.getsockname()[1]
-        self.hits: Counter[str] = Counter()
-        self.received: list[tuple[str, str, dict[str, str], bytes]] = []
-        self._stop = threading.Event()
-        self._lock = threading.Condition()
-        self._connections: set[socket.socket] = set()
-        self._threads: list[threading.Thread] = []
-        self._acceptor = threading.Thread(target=self._accept, daemon=True)
-        self._acceptor.start()
+        self._raw = RawServer(lambda conn, request: self._respond(conn, request.path, request))
+        self.port = self._raw.port
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
 
+    @property
+    def hits(self) -> Counter[str]:
+        """How many times each path was requested."""
+        return Counter(request.path for request in self.received)
+
+    @property
+    def received(self) -> list[RawRequest]:
+        return self._raw.requests
+
     def wait_for_hits(self, path: str, count: int) -> None:
         """Block until ``path`` has been requested ``count`` times in all (at most 5 s)."""
-        with self._lock:
-            assert self._lock.wait_for(lambda: self.hits[path] >= count, timeout=5)
+        self._raw.wait_for(lambda requests: sum(r.path == path for r in requests) >= count)
 
     def close(self) -> None:
-        self._stop.set()
-        self._acceptor.join()
-        self._listener.close()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        for thread in self._threads:
-            thread.join()
+        self._raw.close()
 
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            conn.settimeout(None)
-            with self._lock:
-                self._connections.add(conn)
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        buffer = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, buffer = buffer.split(b"\r\n\r\n", 1)
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0"))
-                while len(buffer) < length:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buffer += data
-                body, buffer = buffer[:length], buffer[length:]
-                path = target.split("?", 1)[0]
-                with self._lock:
-                    self.hits[path] += 1
-                    self.received.append((method, target, headers, body))
-                    self._lock.notify_all()
-                if not self._respond(conn, path, target, body):
-                    return
-        except OSError:
-            return
-        finally:
-            with self._lock:
-                self._connections.discard(conn)
-            conn.close()
-
-    def _respond(self, conn: socket.socket, path: str, target: str, body: bytes) -> bool:
+    def _respond(self, conn: socket.socket, path: str, request: RawRequest) -> bool:
         """Answer one request; return whether to keep the connection open."""
+        target, body = request.target, request.body
         if path == "/ok":
             conn.sendall(_response("200 OK", b'{"ok":true}', ("Content-Type: application/json",)))
         elif path == "/echo":
@@ -136,19 +75,17 @@ class LoopbackServer:
         elif path == "/close":
             return False
         elif path == "/reset":
-            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            reset_connection(conn)
             return False
         elif path == "/truncated":
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 50)
             return False
         elif path == "/hang":
-            while conn.recv(65536):
-                pass
+            drain(conn)
             return False
         elif path == "/stall-body":
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + b"x" * 10)
-            while conn.recv(65536):
-                pass
+            drain(conn)
             return False
         elif path == "/big":
             conn.sendall(_response("200 OK", b"x" * BIG))
