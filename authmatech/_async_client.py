@@ -192,13 +192,23 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
     ) -> None:
         await self.aclose()
 
-    async def _credentials(self) -> Credentials:
+    async def _credentials(self, remaining: float) -> Credentials:
+        """The credentials for the next attempt; an async key provider has what is left of the
+        call's deadline to answer."""
         provider = self._keys.provider
         if provider is None:
             return self._keys.static()
         value = provider()
         if inspect.isawaitable(value):
-            value = await value
+            with anyio.move_on_after(max(0.0, remaining)) as scope:
+                value = await value
+            if scope.cancelled_caught:
+                raise APITimeoutError(
+                    "the api_key provider did not return the key within what was left of the "
+                    f"call's deadline (Timeout.total {self._settings.timeout.total:g} s); "
+                    "nothing was sent",
+                    maybe_processed=False,
+                )
         return self._keys.with_provided(value)
 
     async def _send_by_deadline(self, step: Send) -> object:
@@ -234,19 +244,15 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             maybe_processed=True,
         )
 
-    async def _rotation_done(self) -> None:
-        """After a 401, let a rotation under way on this client finish, so that the retry
-        uses the new key (the server drops the old one before the client hears of it)."""
-        while self._keys.rotating:  # noqa: ASYNC110 (the key ring is shared across threads)
-            await anyio.sleep(0.005)
-
     async def _run(self, call: Call[T]) -> T:
-        """Drive the core's call flow; a rotation is bracketed so a concurrent 401 waits for it."""
-        rotation = call.operation.needs_client_secret
-        if rotation:
-            self._keys.begin_rotation()
+        """Drive the core's call flow. A rotation first takes the key ring's rotation gate
+        (within the call's deadline); a call answered 401 waits, within its deadline, for a
+        rotation under way."""
+        keys = self._keys
+        rotation = call.operation.replaces_key
+        gated = False
         try:
-            flow = core.call_flow(call, self._settings, self._clock, self._keys.current())
+            flow = core.call_flow(call, self._settings, self._clock, keys.current())
             try:
                 step = next(flow)
                 while True:
@@ -263,9 +269,12 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                             outcome = await self._send_by_deadline(step)
                         step = flow.send(outcome)
                     elif isinstance(step, Authenticate):
-                        if step.rejected:
-                            await self._rotation_done()
-                        step = flow.send(await self._credentials())
+                        if rotation and not gated:
+                            await keys.enter_rotation_async(step.remaining)
+                            gated = True
+                        elif step.rejected:
+                            await keys.gate.wait_async(step.remaining)
+                        step = flow.send(await self._credentials(step.remaining))
                     else:
                         await self._sleep(step.seconds)
                         step = flow.send(None)
@@ -278,8 +287,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 await self._switch_to(new_key, result)
             return result
         finally:
-            if rotation:
-                self._keys.end_rotation()
+            if gated:
+                keys.leave_rotation()
 
     async def _switch_to(self, new_key: Secret, result: object) -> None:
         """Use the rotated or generated key from now on, and tell the application about it."""

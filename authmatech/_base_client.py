@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import enum
 import os
-import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, Generic, TypeVar, cast
 
 import attrs
 
+from ._keyring import KeyRing
 from .core import Clock, RetryPolicy, Settings, Timeout
 from .core._request import DEFAULT_BASE_URL, ClientConfig
-from .credentials import Credentials, Secret, clean_credential
+from .credentials import Credentials, Secret
 from .errors import ConfigurationError
 from .models import GeneratedApiKey, RotatedApiKey
 
@@ -142,79 +142,6 @@ def make_credentials(
             "(it is shown in the Authmatech dashboard)"
         )
     return credentials, provider
-
-
-class KeyRing:
-    """The credentials of one client and every client derived from it with ``with_options``.
-
-    A rotation swaps the API key for all of them at once; requests already in flight finish
-    with the key they were built with. With a key *provider*, the provider is called before
-    every attempt until a rotation replaces it with the new key.
-    """
-
-    __slots__ = ("_credentials", "_last", "_lock", "_provider", "_rotating")
-
-    def __init__(self, credentials: Credentials, provider: Callable[[], Any] | None) -> None:
-        self._credentials = credentials
-        self._provider = provider
-        self._last: Credentials | None = None
-        self._lock = threading.Lock()
-        self._rotating = 0
-
-    @property
-    def rotating(self) -> bool:
-        """Whether a rotation (or key generation) through these keys is under way."""
-        return self._rotating > 0
-
-    def begin_rotation(self) -> None:
-        with self._lock:
-            self._rotating += 1
-
-    def end_rotation(self) -> None:
-        with self._lock:
-            self._rotating -= 1
-
-    @property
-    def client_id(self) -> str:
-        assert self._credentials.client_id is not None
-        return self._credentials.client_id
-
-    @property
-    def provider(self) -> Callable[[], Any] | None:
-        return self._provider
-
-    def current(self) -> Credentials | None:
-        """The credentials for a first attempt, when no provider must be asked for them."""
-        return self._credentials if self._provider is None else None
-
-    def static(self) -> Credentials:
-        """The credentials when no provider is set (the fast, common path)."""
-        return self._credentials
-
-    def with_provided(self, value: object) -> Credentials:
-        """The credentials with the API key a provider just returned."""
-        if not isinstance(value, (str, Secret)):
-            raise ConfigurationError(
-                f"the api_key provider must return a str or a Secret, not {type(value).__name__}"
-            )
-        last = self._last
-        raw = value.reveal() if isinstance(value, Secret) else value
-        if last is not None and last.api_key is not None and last.api_key.reveal() == raw:
-            return last
-        secret = Secret(clean_credential(value, "the value returned by the api_key provider"))
-        fresh = attrs.evolve(self._credentials, api_key=secret)
-        self._last = fresh
-        return fresh
-
-    def swap_api_key(self, key: Secret) -> None:
-        with self._lock:
-            self._credentials = attrs.evolve(self._credentials, api_key=key)
-            self._provider = None
-            self._last = None
-
-    def fingerprint(self) -> str | None:
-        key = self._credentials.api_key
-        return None if key is None else key.fingerprint
 
 
 def new_key_of(result: object) -> Secret | None:

@@ -132,19 +132,15 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
             return self._keys.static()
         return self._keys.with_provided(provider())
 
-    def _rotation_done(self) -> None:
-        """After a 401, let a rotation under way on this client finish, so that the retry
-        uses the new key (the server drops the old one before the client hears of it)."""
-        while self._keys.rotating:
-            time.sleep(0.005)
-
     def _run(self, call: Call[T]) -> T:
-        """Drive the core's call flow; a rotation is bracketed so a concurrent 401 waits for it."""
-        rotation = call.operation.needs_client_secret
-        if rotation:
-            self._keys.begin_rotation()
+        """Drive the core's call flow. A rotation first takes the key ring's rotation gate
+        (within the call's deadline); a call answered 401 waits, within its deadline, for a
+        rotation under way."""
+        keys = self._keys
+        rotation = call.operation.replaces_key
+        gated = False
         try:
-            flow = core.call_flow(call, self._settings, self._clock, self._keys.current())
+            flow = core.call_flow(call, self._settings, self._clock, keys.current())
             try:
                 step = next(flow)
                 while True:
@@ -155,8 +151,11 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                             outcome = error
                         step = flow.send(outcome)
                     elif isinstance(step, Authenticate):
-                        if step.rejected:
-                            self._rotation_done()
+                        if rotation and not gated:
+                            keys.enter_rotation(step.remaining)
+                            gated = True
+                        elif step.rejected:
+                            keys.gate.wait(step.remaining)
                         step = flow.send(self._credentials())
                     else:
                         self._sleep(step.seconds)
@@ -170,8 +169,8 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                 self._switch_to(new_key, result)
             return result
         finally:
-            if rotation:
-                self._keys.end_rotation()
+            if gated:
+                keys.leave_rotation()
 
     def _switch_to(self, new_key: Secret, result: object) -> None:
         """Use the rotated or generated key from now on, and tell the application about it."""

@@ -44,11 +44,19 @@ class Authenticate:
 
     ``rejected``: the last attempt was answered 401. A driver that knows a key rotation is
     under way should let it finish first: the server drops the old key before the client
-    hears of the new one.
+    hears of the new one. ``remaining`` is what is left of the call's deadline: a driver that
+    waits for anything here (a rotation, a key provider) waits at most that long.
+
+    A call that rotates or generates the key always starts with this step (a driver holding
+    the key at hand is not asked to skip it), so the driver can serialise rotations before
+    the credentials are read; such a call never gets ``rejected``: a 401 to a rotation is
+    raised at once (resending it with a key that changed meanwhile would retire a key that
+    another rotation just issued).
     """
 
     attempt: int
     rejected: bool = attrs.field(default=False, eq=False)
+    remaining: float = attrs.field(default=float("inf"), eq=False)
 
 
 @attrs.frozen(slots=True)
@@ -104,16 +112,20 @@ def call_flow(
     """Run ``call`` to completion: authenticate, send, parse, and retry as the policy allows.
 
     ``first``: the credentials for the first attempt, if the driver has them at hand (a
-    static key); it then starts with ``Send``. Every later attempt asks for them again.
+    static key); it then starts with ``Send`` (except a call that replaces the key, which
+    always starts with ``Authenticate``). Every later attempt asks for them again.
     """
     deadline = clock.monotonic() + settings.timeout.total
+    replaces_key = call.operation.replaces_key
     attempt = 0
     retries = 0
-    fresh = first
-    raced = False
+    fresh = None if replaces_key else first
+    raced = replaces_key
     while True:
         attempt += 1
-        credentials: Credentials = fresh or (yield Authenticate(attempt))
+        credentials: Credentials = fresh or (
+            yield Authenticate(attempt, remaining=deadline - clock.monotonic())
+        )
         fresh = None
         request = call.build(credentials, settings.config)
         sent_at = clock.monotonic()
@@ -137,7 +149,9 @@ def call_flow(
             )
         if isinstance(failure, AuthenticationError) and not raced:
             raced = True
-            latest: Credentials = yield Authenticate(attempt + 1, rejected=True)
+            latest: Credentials = yield Authenticate(
+                attempt + 1, rejected=True, remaining=deadline - clock.monotonic()
+            )
             if latest.api_key != credentials.api_key:
                 fresh = latest
                 continue

@@ -58,6 +58,11 @@ class Operation(Generic[T]):
     def idempotent(self) -> bool:
         return self.replay is Replay.SAFE
 
+    @property
+    def replaces_key(self) -> bool:
+        """A rotation or key generation: the server retires the old key when it answers."""
+        return self.needs_client_secret
+
 
 def _typed(cls: type[T]) -> Callable[[Any], T]:
     def parse(data: Any) -> T:

@@ -317,6 +317,39 @@ def test_401_with_the_same_key_raises() -> None:
     assert info.value.status_code == 401
 
 
+def test_every_authenticate_step_carries_what_is_left_of_the_deadline() -> None:
+    """A driver that waits before answering (a rotation under way, an async key provider)
+    waits at most that long."""
+    clock = FakeClock()
+    flow = core.call_flow(verify_call(), Settings(timeout=Timeout(total=10)), clock.clock())
+    assert next(flow).remaining == 10
+    flow.send(Credentials(CLIENT_ID, api_key="old-key"))
+    clock.advance(4)
+    step = flow.send(UNAUTHORIZED)
+    assert step.rejected is True
+    assert step.remaining == 6
+
+
+@pytest.mark.parametrize(
+    "call", [core.rotate_api_key, core.rotate_client_key, core.generate_api_key]
+)
+def test_a_key_call_starts_with_authenticate_even_with_credentials_at_hand(call: Any) -> None:
+    """So that the driver can take the rotation gate before the key is read."""
+    flow = core.call_flow(call(), Settings(), FakeClock().clock(), CREDS)
+    assert next(flow) == Authenticate(1)
+
+
+def test_a_401_to_a_rotation_is_raised_at_once() -> None:
+    """No "raced a rotation" resend: with a key changed meanwhile, a resent rotation would
+    retire the key another rotation just issued."""
+    flow = core.call_flow(core.rotate_api_key(), Settings(), FakeClock().clock(), CREDS)
+    next(flow)
+    flow.send(CREDS)
+    with pytest.raises(AuthenticationError) as info:
+        flow.send(UNAUTHORIZED)
+    assert "client secret" in str(info.value)
+
+
 def test_response_validation_error_is_not_retried() -> None:
     flow = start(core.account_products(), FakeClock())
     flow.send(CREDS)
