@@ -8,6 +8,7 @@ available in every test suite without an import::
         result = authmatech_client.verify("+962791234567", proof.encrypted_mobile_number)
         assert result.valid_number
 
+    @pytest.mark.anyio            # or @pytest.mark.asyncio (pytest-asyncio, strict or auto)
     async def test_login_async(authmatech_async_client, authmatech_sandbox): ...
 
 Faults for reliability tests: ``authmatech_sandbox.inject_fault(status=500, times=1)``.
@@ -17,7 +18,7 @@ transports.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
@@ -103,10 +104,15 @@ def authmatech_client(
 
 
 @pytest.fixture
-async def authmatech_async_client(
+def authmatech_async_client(
     authmatech_sandbox: Sandbox, authmatech_account: SandboxAccount
-) -> AsyncIterator[AsyncClient]:
-    """An async client for :func:`authmatech_account` (use with ``@pytest.mark.anyio``)."""
-    client = sandbox_async_client(authmatech_sandbox, authmatech_account)
-    async with client:
-        yield client
+) -> AsyncClient:
+    """An async client for :func:`authmatech_account`, for any async test runner.
+
+    A plain (synchronous) fixture on purpose: an ``async def`` fixture belongs to whichever
+    plugin claims it, so pytest-asyncio's strict mode refuses it, its auto mode runs it in its
+    own event loop, and anyio runs it only for anyio tests. This one works under anyio
+    (asyncio and trio), pytest-asyncio (strict and auto) and any other runner alike. The client
+    talks to the sandbox in memory and holds no connection, so there is nothing to close.
+    """
+    return sandbox_async_client(authmatech_sandbox, authmatech_account)
