@@ -44,7 +44,19 @@ __all__ = [
 ]
 
 
-class ServiceType(str, enum.Enum):
+class _OpenEnum(str, enum.Enum):
+    """A ``str`` enum that prints and formats as its value on every Python version
+    (``f"{Decision.ALLOW}"`` is ``ALLOW``; 3.11 changed the mixed-in default to
+    ``Decision.ALLOW``). ``repr`` still names the member."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, format_spec: str) -> str:
+        return format(str(self.value), format_spec)
+
+
+class ServiceType(_OpenEnum):
     """Why the number is being verified; used by Authmatech for analytics and risk context."""
 
     REGISTRATION = "REGISTRATION"
@@ -54,7 +66,7 @@ class ServiceType(str, enum.Enum):
     TRANSACTION = "TRANSACTION"
 
 
-class MessageType(str, enum.Enum):
+class MessageType(_OpenEnum):
     """The ``type`` of an envelope message."""
 
     SUCCESS = "SUCCESS"
@@ -63,7 +75,7 @@ class MessageType(str, enum.Enum):
     WARNING = "WARNING"
 
 
-class Confidence(str, enum.Enum):
+class Confidence(_OpenEnum):
     """How much signal a Trust score rests on (device and network signals both: ``HIGH``)."""
 
     HIGH = "HIGH"
@@ -71,7 +83,7 @@ class Confidence(str, enum.Enum):
     LOW = "LOW"
 
 
-class Decision(str, enum.Enum):
+class Decision(_OpenEnum):
     """Shield's ``decision`` and Trust's ``recommendation``; ``BLOCK`` is an answer, not an
     error."""
 
@@ -81,7 +93,7 @@ class Decision(str, enum.Enum):
     BLOCK = "BLOCK"
 
 
-class RiskLevel(str, enum.Enum):
+class RiskLevel(_OpenEnum):
     """Shield's and Detect's ``riskLevel``."""
 
     LOW = "LOW"
@@ -90,7 +102,7 @@ class RiskLevel(str, enum.Enum):
     CRITICAL = "CRITICAL"
 
 
-class DeviceConsistency(str, enum.Enum):
+class DeviceConsistency(_OpenEnum):
     """Is the live device the one of the verified SDK session? (Shield)"""
 
     STABLE = "STABLE"
@@ -98,7 +110,7 @@ class DeviceConsistency(str, enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
-class OperatorConsistency(str, enum.Enum):
+class OperatorConsistency(_OpenEnum):
     """Is the live operator the one of the verified SDK session? (Shield)"""
 
     STABLE = "STABLE"
@@ -106,7 +118,7 @@ class OperatorConsistency(str, enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
-class RecommendedAction(str, enum.Enum):
+class RecommendedAction(_OpenEnum):
     """Detect's ``recommendedAction`` (note ``MONITOR``, and no ``REVIEW``)."""
 
     ALLOW = "ALLOW"

@@ -87,7 +87,7 @@ def send_once(request: core.HttpRequest, timeout: core.Timeout) -> core.HttpResp
         except urllib.error.HTTPError as error:  # 3xx, 4xx, 5xx: an answer, not a failure
             response = error
         with response:
-            return core.HttpResponse(response.status, dict(response.headers), _read(response, host))
+            return core.HttpResponse(response.status, response.headers, _read(response, host))
     except urllib.error.URLError as error:  # raised while connecting or sending
         reason = error.reason
         if isinstance(reason, TimeoutError):

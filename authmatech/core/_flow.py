@@ -26,9 +26,8 @@ import attrs
 
 from ..credentials import Credentials
 from ..errors import APIStatusError, AuthenticationError, AuthmatechError
-from ._http import HttpRequest, HttpResponse, Timeout
+from ._http import HttpRequest, HttpResponse, Timeout, request_id_of
 from ._request import DEFAULT_CONFIG, Call, ClientConfig
-from ._response import request_id_of
 from ._retry import RetryPolicy, retry_delay
 
 __all__ = ["Authenticate", "Clock", "Send", "Settings", "Sleep", "Step", "call_flow"]

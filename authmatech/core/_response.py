@@ -10,7 +10,7 @@ The body is parsed as JSON whatever the ``Content-Type`` says (the service answe
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import cattrs
@@ -26,11 +26,12 @@ from ..errors import (
     NotFoundError,
     RateLimitError,
     RedirectError,
+    RequestValidationError,
     ResponseValidationError,
     ServerError,
 )
 from ..models import Message
-from ._http import HttpResponse
+from ._http import HttpResponse, request_id_of
 from ._operations import Operation
 from ._redact import redact_text
 
@@ -38,7 +39,6 @@ __all__ = ["parse_response", "parse_retry_after", "request_id_of"]
 
 T = TypeVar("T")
 
-_REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id", "x-amzn-requestid")
 _MAX_MESSAGE = 500
 
 _AUTH_HINT = (
@@ -49,37 +49,43 @@ _AUTH_HINT = (
 _SECRET_HINT = "check the client secret (it is not the API key)"
 
 
-def request_id_of(headers: Mapping[str, str]) -> str | None:
-    for name in _REQUEST_ID_HEADERS:
-        value = headers.get(name)
-        if value:
-            return value[:128]
-    return None
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: a number of seconds, or an HTTP date (then ``now``,
-    the current Unix time, is needed). ``None`` when absent or unreadable."""
+def parse_retry_after(value: str | float | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: a number of seconds (as text or a number), or an
+    HTTP date (then ``now``, the current Unix time, is needed). ``None`` when absent or
+    unreadable."""
+    if now is not None and (isinstance(now, bool) or not isinstance(now, (int, float))):
+        raise RequestValidationError(
+            f"now must be a Unix time in seconds, not {type(now).__name__}"
+        )
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+        return seconds if 0 <= seconds < float("inf") else None
+    if not isinstance(value, str):
+        raise RequestValidationError(
+            f"a Retry-After value must be a str or a number of seconds, not {type(value).__name__}"
+        )
+    value = value.strip()
     if not value:
         return None
-    value = value.strip()
     try:
         seconds = float(value)
     except ValueError:
         pass
     else:
-        return seconds if seconds >= 0 and seconds != float("inf") else None
+        return seconds if 0 <= seconds < float("inf") else None
     if now is None:
         return None
     import email.utils  # only for the rare HTTP-date form; it is slow to import
 
     try:
         when = email.utils.parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            return None
+        return max(0.0, when.timestamp() - now)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - now)
 
 
 def parse_response(
