@@ -22,6 +22,7 @@ from ._base_client import (
     prepare_state,
 )
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
+from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
 from .errors import APITimeoutError, AuthmatechError, RotationCallbackError
 from .models import (
@@ -140,7 +141,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 on_api_key_rotated=on_api_key_rotated,
                 app_info=app_info,
                 clock=clock,
-                sleep=sleep or anyio.sleep,
+                sleep=anyio.sleep if sleep is None else sleep,
                 protocol=AsyncTransport,
                 default_transport=AsyncHttpxTransport,
             )
@@ -252,7 +253,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         rotation = call.operation.replaces_key
         gated = False
         try:
-            flow = core.call_flow(call, self._settings, self._clock, keys.current())
+            flow = unchecked_flow(call, self._settings, self._clock, keys.current())
             try:
                 step = next(flow)
                 while True:

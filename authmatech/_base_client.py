@@ -16,7 +16,7 @@ import attrs
 
 from ._keyring import KeyRing
 from .core import Clock, RetryPolicy, Settings, Timeout
-from .core._request import DEFAULT_BASE_URL, ClientConfig
+from .core._request import DEFAULT_BASE_URL, ClientConfig, check_base_url
 from .credentials import Credentials, Secret
 from .errors import ConfigurationError
 from .models import GeneratedApiKey, RotatedApiKey
@@ -75,7 +75,8 @@ def make_settings(
     """Validate the client options once; errors name the argument or variable at fault."""
     env = os.environ if environ is None else environ
     if base_url is None:
-        base_url = env.get(ENV_BASE_URL, "").strip() or DEFAULT_BASE_URL
+        from_env = env.get(ENV_BASE_URL, "")
+        base_url = check_base_url(from_env, ENV_BASE_URL) if from_env.strip() else DEFAULT_BASE_URL
     if retry_policy is None:
         retry_policy = RetryPolicy()
     elif not isinstance(retry_policy, RetryPolicy):

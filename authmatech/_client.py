@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from . import core
 from ._base_client import NOT_GIVEN, BaseClient, NotGiven, new_key_of, prepare_state
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
+from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
 from .errors import AuthmatechError, RotationCallbackError
 from .models import (
@@ -83,7 +84,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                 on_api_key_rotated=on_api_key_rotated,
                 app_info=app_info,
                 clock=clock,
-                sleep=sleep or time.sleep,
+                sleep=time.sleep if sleep is None else sleep,
                 protocol=SyncTransport,
                 default_transport=HttpxTransport,
             )
@@ -140,7 +141,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
         rotation = call.operation.replaces_key
         gated = False
         try:
-            flow = core.call_flow(call, self._settings, self._clock, keys.current())
+            flow = unchecked_flow(call, self._settings, self._clock, keys.current())
             try:
                 step = next(flow)
                 while True:

@@ -41,7 +41,10 @@ class Secret:
         if not isinstance(value, str):
             raise ConfigurationError(f"a Secret wraps a str, not {type(value).__name__}")
         self._value = value
-        self._fingerprint = "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:12]
+        # surrogatepass: a str with a lone surrogate still gets a fingerprint (it cannot travel
+        # in a header, and Credentials refuses it with a clear message)
+        digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+        self._fingerprint = "sha256:" + digest[:12]
 
     def reveal(self) -> str:
         """The raw value. Call it only where the value must travel (a header, a body)."""
@@ -62,7 +65,10 @@ class Secret:
         if isinstance(other, Secret):
             import hmac
 
-            return hmac.compare_digest(self._value.encode(), other._value.encode())
+            return hmac.compare_digest(
+                self._value.encode("utf-8", "surrogatepass"),
+                other._value.encode("utf-8", "surrogatepass"),
+            )
         return NotImplemented
 
     def __hash__(self) -> int:
@@ -162,6 +168,11 @@ class Credentials:
         Unset or empty variables are ``None``. Errors name the variable, never its value.
         """
         env = os.environ if environ is None else environ
+        if not isinstance(env, Mapping):
+            raise ConfigurationError(
+                f"from_env takes a mapping of variable names to values (or None for os.environ), "
+                f"not {type(env).__name__}"
+            )
         values = {
             field: _env_value(env, variable)
             for field, variable in (
@@ -191,6 +202,6 @@ class Credentials:
 
 def _env_value(env: Mapping[str, str], variable: str) -> str | None:
     value = env.get(variable)
-    if value is None or not value.strip():
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return clean_credential(value, variable)

@@ -212,6 +212,10 @@ def _checked_wire(model: object, name: str) -> dict[str, Any]:
     try:
         wire = to_wire(model)
         converter.structure(wire, type(model))
+    except RecursionError:
+        raise RequestValidationError(
+            f"{name} cannot be sent as JSON: a value is nested too deeply, or contains itself"
+        ) from None
     except (cattrs.BaseValidationError, TypeError, ValueError, AttributeError) as exc:
         raise RequestValidationError(f"{name} has a field of the wrong type: {_why(exc)}") from None
     return wire

@@ -25,12 +25,22 @@ from typing import Any, TypeVar, Union
 import attrs
 
 from ..credentials import Credentials
-from ..errors import APIStatusError, AuthenticationError, AuthmatechError
+from ..errors import APIStatusError, AuthenticationError, AuthmatechError, ConfigurationError
+from ._checks import require
 from ._http import HttpRequest, HttpResponse, Timeout, request_id_of
 from ._request import DEFAULT_CONFIG, Call, ClientConfig
 from ._retry import RetryPolicy, retry_delay
 
-__all__ = ["Authenticate", "Clock", "Send", "Settings", "Sleep", "Step", "call_flow"]
+__all__ = [
+    "Authenticate",
+    "Clock",
+    "Send",
+    "Settings",
+    "Sleep",
+    "Step",
+    "call_flow",
+    "unchecked_flow",
+]
 
 T = TypeVar("T")
 
@@ -83,6 +93,14 @@ Step = Union[Authenticate, Send, Sleep]  # noqa: UP007 (a runtime alias on Pytho
 Outcome = Union[HttpResponse, AuthmatechError]  # noqa: UP007
 
 
+def _callable(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not callable(value):
+        raise ConfigurationError(
+            f"Clock.{attribute.name} must be a callable taking no argument and returning a "
+            f"float, not {type(value).__name__}"
+        )
+
+
 @attrs.frozen(slots=True, kw_only=True, eq=False)
 class Clock:
     """Time and chance, injected so that retry tests are exact and instant.
@@ -91,18 +109,42 @@ class Clock:
     itself never reads the clock.
     """
 
-    monotonic: Callable[[], float]
-    wall: Callable[[], float]
-    random: Callable[[], float] = _random.random
+    monotonic: Callable[[], float] = attrs.field(validator=_callable)
+    wall: Callable[[], float] = attrs.field(validator=_callable)
+    random: Callable[[], float] = attrs.field(default=_random.random, validator=_callable)
+
+
+def _instance_of(kind: type, hint: str) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, kind):
+            raise ConfigurationError(
+                f"Settings.{attribute.name} must be a core.{kind.__name__}{hint}, "
+                f"not {type(value).__name__}"
+            )
+
+    return check
 
 
 @attrs.frozen(slots=True, kw_only=True, eq=False)
 class Settings:
     """Per-client call settings, shared by every call of a client and its derived clients."""
 
-    config: ClientConfig = DEFAULT_CONFIG
-    timeout: Timeout = attrs.field(factory=Timeout)
-    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    config: ClientConfig = attrs.field(
+        default=DEFAULT_CONFIG, validator=_instance_of(ClientConfig, "")
+    )
+    timeout: Timeout = attrs.field(
+        factory=Timeout,
+        validator=_instance_of(Timeout, " (core.Timeout.of(5) sets every phase to 5 seconds)"),
+    )
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=_instance_of(RetryPolicy, ""))
+
+
+def _seconds(value: object, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ConfigurationError(
+            f"{source} must return a number of seconds, not {type(value).__name__}"
+        )
+    return value
 
 
 def call_flow(
@@ -113,8 +155,31 @@ def call_flow(
     ``first``: the credentials for the first attempt, if the driver has them at hand (a
     static key); it then starts with ``Send`` (except a call that replaces the key, which
     always starts with ``Authenticate``). Every later attempt asks for them again.
+    The arguments are checked here, before the generator starts.
     """
-    deadline = clock.monotonic() + settings.timeout.total
+    require(
+        "call_flow", (call, Call, "call"), (settings, Settings, "settings"), (clock, Clock, "clock")
+    )
+    if first is not None:
+        require("call_flow", (first, Credentials, "first"))
+    return unchecked_flow(call, settings, clock, first)
+
+
+def _credentials(value: object) -> Credentials:
+    if not isinstance(value, Credentials):
+        raise TypeError(
+            "a driver must answer Authenticate with authmatech.Credentials, "
+            f"not {type(value).__name__}"
+        )
+    return value
+
+
+def unchecked_flow(
+    call: Call[T], settings: Settings, clock: Clock, first: Credentials | None
+) -> Generator[Step, Any, T]:
+    """:func:`call_flow` without its argument checks: for the library's own drivers, whose
+    arguments are valid by construction."""
+    deadline = _seconds(clock.monotonic(), "Clock.monotonic") + settings.timeout.total
     replaces_key = call.operation.replaces_key
     attempt = 0
     retries = 0
@@ -122,8 +187,8 @@ def call_flow(
     raced = replaces_key
     while True:
         attempt += 1
-        credentials: Credentials = fresh or (
-            yield Authenticate(attempt, remaining=deadline - clock.monotonic())
+        credentials = fresh or _credentials(
+            (yield Authenticate(attempt, remaining=deadline - clock.monotonic()))
         )
         fresh = None
         request = call.build(credentials, settings.config)
@@ -136,7 +201,7 @@ def call_flow(
             _log(call, outcome, attempt, (clock.monotonic() - sent_at) * 1000)
         if isinstance(outcome, HttpResponse):
             try:
-                return call.parse(outcome, now=clock.wall())
+                return call.parse(outcome, now=_seconds(clock.wall(), "Clock.wall"))
             except APIStatusError as error:
                 failure: AuthmatechError = error
         elif isinstance(outcome, AuthmatechError):
@@ -148,8 +213,12 @@ def call_flow(
             )
         if isinstance(failure, AuthenticationError) and not raced:
             raced = True
-            latest: Credentials = yield Authenticate(
-                attempt + 1, rejected=True, remaining=deadline - clock.monotonic()
+            latest = _credentials(
+                (
+                    yield Authenticate(
+                        attempt + 1, rejected=True, remaining=deadline - clock.monotonic()
+                    )
+                )
             )
             if latest.api_key != credentials.api_key:
                 fresh = latest

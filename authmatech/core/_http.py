@@ -6,8 +6,8 @@ leaks into or out of the core.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Union
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, TypeGuard, Union
 
 import attrs
 
@@ -39,12 +39,25 @@ _HEADERS_ACCEPTED = (
 SECRET_HEADERS = frozenset({"x-api-key", "x-sdk-token", "authorization", "cookie"})
 
 
-def mask_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``headers`` with credential values replaced by ``<masked>``."""
-    return {
-        name: ("<masked>" if name.lower() in SECRET_HEADERS else value)
-        for name, value in headers.items()
-    }
+def _plain(headers: object) -> TypeGuard[dict[str, str]]:
+    """Whether ``headers`` is a ``dict[str, str]``, the common case with a short path."""
+    return type(headers) is dict and all(
+        type(name) is str and type(value) is str for name, value in headers.items()
+    )
+
+
+def mask_headers(headers: Headers) -> dict[str, str]:
+    """A copy of ``headers`` (in any shape :data:`Headers` allows) as a ``dict``, with
+    credential values replaced by ``<masked>``; names keep their case."""
+    if _plain(headers):
+        return {
+            name: ("<masked>" if name.lower() in SECRET_HEADERS else value)
+            for name, value in headers.items()
+        }
+    masked: dict[str, str] = {}
+    for name, value in _pairs(headers, "mask_headers"):
+        masked[name] = "<masked>" if name.lower() in SECRET_HEADERS else value
+    return masked
 
 
 @attrs.frozen(slots=True, repr=False)
@@ -76,7 +89,7 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     return None
 
 
-def _header_text(value: object, what: str) -> str:
+def _header_text(value: object, what: str, where: str) -> str:
     if type(value) is str:
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -84,17 +97,17 @@ def _header_text(value: object, what: str) -> str:
     if isinstance(value, str):
         return str(value)
     raise RequestValidationError(
-        f"HttpResponse headers: a header {what} must be a str or bytes, not "
+        f"{where}: a header {what} must be a str or bytes, not "
         f"{type(value).__name__} (headers are {_HEADERS_ACCEPTED})"
     )
 
 
-def _header_items(headers: object) -> Iterable[object]:
+def _header_items(headers: object, where: str) -> Iterable[object]:
     if isinstance(headers, Mapping):
         return headers.items()
     if isinstance(headers, (str, bytes, bytearray, memoryview)):
         raise RequestValidationError(
-            f"HttpResponse headers must be {_HEADERS_ACCEPTED}, not {type(headers).__name__}"
+            f"{where} must be {_HEADERS_ACCEPTED}, not {type(headers).__name__}"
         )
     items = getattr(headers, "items", None)
     if callable(items):  # http.client.HTTPMessage / email.message.Message: not a Mapping
@@ -104,35 +117,38 @@ def _header_items(headers: object) -> Iterable[object]:
     if isinstance(headers, Iterable):
         return headers
     raise RequestValidationError(
-        f"HttpResponse headers must be {_HEADERS_ACCEPTED}, not {type(headers).__name__}"
+        f"{where} must be {_HEADERS_ACCEPTED}, not {type(headers).__name__}"
     )
+
+
+def _pairs(headers: object, where: str) -> Iterator[tuple[str, str]]:
+    """``(name, value)`` as text for each header of ``headers``, in order, repeats included."""
+    for item in _header_items(headers, where):
+        if isinstance(item, (str, bytes, bytearray, memoryview)) or not isinstance(
+            item, (tuple, list)
+        ):
+            raise RequestValidationError(
+                f"{where}: each item must be a (name, value) pair, not "
+                f"{type(item).__name__} (headers are {_HEADERS_ACCEPTED})"
+            )
+        if len(item) != 2:
+            raise RequestValidationError(
+                f"{where}: each item must be a (name, value) pair, not a "
+                f"{len(item)}-item {type(item).__name__}"
+            )
+        yield _header_text(item[0], "name", where), _header_text(item[1], "value", where)
 
 
 def normalize_headers(headers: Headers) -> dict[str, str]:
     """``headers`` in any shape :data:`Headers` allows, as a ``dict`` with lower-case names;
     a repeated header's values joined with ``", "`` in order, as HTTP allows (RFC 9110 5.3)."""
-    if type(headers) is dict and all(
-        type(name) is str and type(value) is str for name, value in headers.items()
-    ):
+    if _plain(headers):
         return {name.lower(): value for name, value in headers.items()}
     merged: dict[str, str] = {}
-    for item in _header_items(headers):
-        if isinstance(item, (str, bytes, bytearray, memoryview)) or not isinstance(
-            item, (tuple, list)
-        ):
-            raise RequestValidationError(
-                f"HttpResponse headers: each item must be a (name, value) pair, not "
-                f"{type(item).__name__} (headers are {_HEADERS_ACCEPTED})"
-            )
-        if len(item) != 2:
-            raise RequestValidationError(
-                f"HttpResponse headers: each item must be a (name, value) pair, not a "
-                f"{len(item)}-item {type(item).__name__}"
-            )
-        name = _header_text(item[0], "name").lower()
-        value = _header_text(item[1], "value")
-        previous = merged.get(name)
-        merged[name] = value if previous is None else f"{previous}, {value}"
+    for name, value in _pairs(headers, "HttpResponse headers"):
+        key = name.lower()
+        previous = merged.get(key)
+        merged[key] = value if previous is None else f"{previous}, {value}"
     return merged
 
 
@@ -196,6 +212,11 @@ def received(status_code: int, headers: dict[str, str], body: bytes) -> HttpResp
     return response
 
 
+#: The longest timeout accepted (one day): longer ones are bugs, and far longer ones overflow
+#: the event loops' and sockets' clocks.
+MAX_TIMEOUT = 86_400
+
+
 def _positive(name: str) -> Callable[[object, object, float], None]:
     def check(instance: object, attribute: object, value: float) -> None:
         if value is None:
@@ -205,8 +226,11 @@ def _positive(name: str) -> Callable[[object, object, float], None]:
             )
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigurationError(f"timeout {name} must be a number of seconds")
-        if not 0 < value < float("inf"):
-            raise ConfigurationError(f"timeout {name} must be a positive, finite number of seconds")
+        if not 0 < value <= MAX_TIMEOUT:
+            raise ConfigurationError(
+                f"timeout {name} must be a positive number of seconds, at most {MAX_TIMEOUT:,} "
+                "(one day)"
+            )
 
     return check
 
@@ -228,10 +252,16 @@ class Timeout:
     def of(cls, seconds: float) -> Timeout:
         """Every phase set to ``seconds``; the overall deadline at least as long."""
         phase = cls(connect=seconds, read=seconds, write=seconds, pool=seconds)
-        return attrs.evolve(phase, total=max(phase.total, seconds))
+        if phase.total >= seconds:
+            return phase
+        return cls(connect=seconds, read=seconds, write=seconds, pool=seconds, total=seconds)
 
     def capped(self, remaining: float) -> Timeout:
         """The same phases, none longer than ``remaining`` seconds (the call's deadline)."""
+        if isinstance(remaining, bool) or not isinstance(remaining, (int, float)):
+            raise ConfigurationError(
+                f"remaining must be a number of seconds, not {type(remaining).__name__}"
+            )
         if remaining >= max(self.connect, self.read, self.write, self.pool):
             return self
         floor = max(remaining, 0.001)

@@ -16,6 +16,7 @@ import attrs
 from .. import models
 from .._convert import converter
 from ..credentials import Secret
+from ..errors import ConfigurationError
 
 __all__ = ["OPERATIONS", "Auth", "Operation", "Replay"]
 
@@ -40,19 +41,34 @@ class Replay(enum.Enum):
     """Key rotation / generation, Stuck+ reveal: never sent twice, whatever the policy."""
 
 
+def _kind(kind: type) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is not kind and not (kind is str and isinstance(value, str)):
+            raise ConfigurationError(
+                f"Operation.{attribute.name} must be a {kind.__name__}, not {type(value).__name__}"
+            )
+
+    return check
+
+
+def _callable(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not callable(value):
+        raise ConfigurationError("Operation.result must be a callable turning data into a result")
+
+
 @attrs.frozen(slots=True, kw_only=True, eq=False)
 class Operation(Generic[T]):
     """The spec of one endpoint: how it is called, which credential it needs, whether it is
     billable and safe to resend, and how its ``data`` becomes the result ``T``."""
 
-    name: str
-    method: str
-    path: str
-    auth: Auth = Auth.API_KEY
-    needs_client_secret: bool = False
-    billable: bool = False
-    replay: Replay = Replay.UNSAFE
-    result: Callable[[Any], T]
+    name: str = attrs.field(validator=_kind(str))
+    method: str = attrs.field(validator=_kind(str))
+    path: str = attrs.field(validator=_kind(str))
+    auth: Auth = attrs.field(default=Auth.API_KEY, validator=_kind(Auth))
+    needs_client_secret: bool = attrs.field(default=False, validator=_kind(bool))
+    billable: bool = attrs.field(default=False, validator=_kind(bool))
+    replay: Replay = attrs.field(default=Replay.UNSAFE, validator=_kind(Replay))
+    result: Callable[[Any], T] = attrs.field(validator=_callable)
 
     @property
     def idempotent(self) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from .._mask import mask_phone, redact_text
 from ..credentials import Secret
+from ..errors import ConfigurationError
 from ._http import mask_headers
 
 __all__ = ["RedactionFilter", "mask_headers", "mask_phone", "redact_text"]
@@ -23,6 +24,14 @@ class RedactionFilter(logging.Filter):
     Installed on the ``authmatech`` logger; add it to your own handlers too if you log
     Authmatech values yourself.
     """
+
+    def __init__(self, name: str = "") -> None:
+        if not isinstance(name, str):
+            raise ConfigurationError(
+                f"RedactionFilter's name (a logger name prefix) must be a str, "
+                f"not {type(name).__name__}"
+            )
+        super().__init__(name)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask the record in place; never drops it."""
@@ -36,6 +45,18 @@ class RedactionFilter(logging.Filter):
         return True
 
 
+def _text_of(value: object) -> str:
+    """``str(value)`` redacted; a value whose ``__str__`` raises reads as its type, so that a
+    broken argument never turns the caller's logging call into an exception."""
+    try:
+        text = str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+    if not isinstance(text, str):  # pragma: no cover (str() itself refuses this)
+        return f"<unprintable {type(value).__name__}>"
+    return redact_text(text)
+
+
 def _redact_arg(value: object) -> object:
     if isinstance(value, Secret):
         return value.fingerprint
@@ -47,4 +68,4 @@ def _redact_arg(value: object) -> object:
 
     if isinstance(value, numbers.Number):
         return value
-    return redact_text(str(value))
+    return _text_of(value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import json.encoder
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
@@ -23,11 +24,12 @@ import attrs
 from .._version import __version__
 from ..credentials import Credentials
 from ..errors import ConfigurationError, CredentialScopeError, RequestValidationError
+from ._checks import require
 from ._http import HttpRequest, HttpResponse
 from ._operations import Auth, Operation
 from ._response import parse_response
 
-__all__ = ["DEFAULT_BASE_URL", "Call", "ClientConfig"]
+__all__ = ["DEFAULT_BASE_URL", "Call", "ClientConfig", "check_base_url"]
 
 T = TypeVar("T")
 
@@ -45,33 +47,88 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_base_url(value: object) -> str:
+_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def _check_host(host: str, name: str) -> str:
+    """``host`` as the transports will send it (an IDN in its ``xn--`` form), or
+    ``ConfigurationError``: a malformed host name fails here, not as a raw ``UnicodeError``
+    at the first request."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return host
+    ascii_host = host
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+        labels = ascii_host.lower().removesuffix(".").split(".")
+        for label in labels:
+            if label.startswith("xn--"):
+                label.encode("ascii").decode("idna")
+    except UnicodeError:
+        labels = [""]
+    if len(ascii_host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ConfigurationError(
+            f"{name} has an invalid host name: each dot-separated part must be 1 to 63 "
+            "letters, digits or hyphens (not starting or ending with a hyphen), e.g. "
+            "'service.authmatech.com'"
+        )
+    return ascii_host
+
+
+def check_base_url(value: object, name: str = "base_url") -> str:
+    """``value`` as a usable base URL (scheme and host, optionally a path prefix for a gateway),
+    or ``ConfigurationError`` naming ``name`` (the argument or the environment variable)."""
     if not isinstance(value, str) or not value.strip():
-        raise ConfigurationError(f"base_url must be a non-empty str such as {DEFAULT_BASE_URL!r}")
-    url = value.strip().rstrip("/")
+        raise ConfigurationError(f"{name} must be a non-empty str such as {DEFAULT_BASE_URL!r}")
+    url = value.strip()
+    if len(url) >= 2 and url[0] == url[-1] and url[0] in "\"'`":
+        raise ConfigurationError(
+            f"{name} is wrapped in quotes; remove them (the value must contain only the URL, "
+            f"e.g. {DEFAULT_BASE_URL})"
+        )
+    url = url.rstrip("/")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ConfigurationError(f"base_url is not a valid URL ({exc})") from None
+        raise ConfigurationError(f"{name} is not a valid URL ({exc})") from None
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host:
         raise ConfigurationError(
-            f"base_url must look like {DEFAULT_BASE_URL!r}: an https:// URL with a host"
+            f"{name} must look like {DEFAULT_BASE_URL!r}: an https:// URL with a host"
         )
     if parts.username or parts.password:
         raise ConfigurationError(
-            "base_url must not carry user info; credentials travel only in headers"
+            f"{name} must not carry user info; credentials travel only in headers"
         )
     if parts.query or parts.fragment or "?" in url or "#" in url:
-        raise ConfigurationError("base_url must not have a query string or fragment")
+        raise ConfigurationError(f"{name} must not have a query string or fragment")
     if parts.scheme == "http" and not _is_loopback(host):
         raise ConfigurationError(
-            "base_url must use https:// (plain http is allowed only for a loopback host such "
+            f"{name} must use https:// (plain http is allowed only for a loopback host such "
             "as localhost or 127.0.0.1, e.g. the sandbox)"
         )
-    del port
+    segments = [segment.lower() for segment in parts.path.split("/")]
+    if "v1" in segments or any(not segment.isprintable() or " " in segment for segment in segments):
+        raise ConfigurationError(
+            f"{name} must be the service's address without the API path, e.g. "
+            f"{DEFAULT_BASE_URL!r}: the library adds /v1/api/... itself; drop "
+            f"{parts.path[:80]!r}"
+        )
+    ascii_host = _check_host(host, name)
+    if not host.isascii():
+        netloc = ascii_host if port is None else f"{ascii_host}:{port}"
+        url = f"{parts.scheme}://{netloc}{parts.path}"
     return url
+
+
+def _check_base_url(value: object) -> str:
+    return check_base_url(value)
 
 
 def _check_app_info(value: object) -> str | None:
@@ -183,6 +240,13 @@ def _target(path: str, path_params: Mapping[str, str], query: Mapping[str, str])
     return path
 
 
+def _check_str_mapping(value: object, name: str) -> None:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(key, str) and isinstance(item, str) for key, item in value.items()
+    ):
+        raise RequestValidationError(f"{name} must be a mapping of str to str")
+
+
 @attrs.frozen(slots=True, kw_only=True, repr=False, eq=False)
 class Call(Generic[T]):
     """One validated operation, ready to be built (per attempt) and to parse its answer.
@@ -202,6 +266,17 @@ class Call(Generic[T]):
     _encoded: bytes | None = attrs.field(init=False, alias="_encoded")
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.operation, Operation):
+            raise ConfigurationError(
+                f"Call.operation must be a core.Operation (see core.OPERATIONS), "
+                f"not {type(self.operation).__name__}"
+            )
+        for name in ("path_params", "query"):
+            _check_str_mapping(getattr(self, name), f"Call.{name}")
+        if self.body is not None and not isinstance(self.body, Mapping):
+            raise RequestValidationError(
+                f"Call.body must be a mapping or None, not {type(self.body).__name__}"
+            )
         object.__setattr__(
             self, "_target", _target(self.operation.path, self.path_params, self.query)
         )
@@ -217,6 +292,9 @@ class Call(Generic[T]):
         """The request for one attempt. Raises ``CredentialScopeError`` before any I/O if the
         credentials cannot authenticate this operation."""
         op = self.operation
+        require(
+            "build", (credentials, Credentials, "credentials"), (config, ClientConfig, "config")
+        )
         if credentials.client_id is None:
             raise CredentialScopeError(op.name, "client ID", credentials.held())
         body = self._encoded

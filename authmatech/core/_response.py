@@ -31,6 +31,7 @@ from ..errors import (
     ServerError,
 )
 from ..models import Message
+from ._checks import require
 from ._http import HttpResponse, request_id_of
 from ._operations import Operation
 from ._redact import redact_text
@@ -49,14 +50,18 @@ _AUTH_HINT = (
 _SECRET_HINT = "check the client secret (it is not the API key)"
 
 
-def parse_retry_after(value: str | float | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: a number of seconds (as text or a number), or an
-    HTTP date (then ``now``, the current Unix time, is needed). ``None`` when absent or
-    unreadable."""
+def _check_now(now: object) -> None:
     if now is not None and (isinstance(now, bool) or not isinstance(now, (int, float))):
         raise RequestValidationError(
             f"now must be a Unix time in seconds, not {type(now).__name__}"
         )
+
+
+def parse_retry_after(value: str | float | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: a number of seconds (as text or a number), or an
+    HTTP date (then ``now``, the current Unix time, is needed). ``None`` when absent or
+    unreadable."""
+    _check_now(now)
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -95,6 +100,10 @@ def parse_response(
 
     ``now`` (Unix time) lets a ``Retry-After`` given as an HTTP date be turned into seconds.
     """
+    require(
+        "parse_response", (operation, Operation, "operation"), (response, HttpResponse, "response")
+    )
+    _check_now(now)
     status = response.status_code
     if 200 <= status < 300:
         envelope = _envelope(response)

@@ -16,6 +16,7 @@ rotation, key generation, Stuck+ reveal          -           only when nothing w
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -28,14 +29,23 @@ from ..errors import (
     RateLimitError,
     ServerError,
 )
+from ._checks import require
 from ._operations import Operation, Replay
 
 __all__ = ["RetryPolicy", "retry_delay"]
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ConfigurationError(f"RetryPolicy.{attribute.name} must be a number >= 0")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(
+            f"RetryPolicy.{attribute.name} must be a number >= 0, not {type(value).__name__}"
+        )
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite or not value >= 0:
+        raise ConfigurationError(f"RetryPolicy.{attribute.name} must be a number >= 0, and finite")
 
 
 def _retries(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -62,12 +72,20 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int, random: Callable[[], float]) -> float:
         """Seconds to wait before retry number ``retry_number`` (1-based), jitter included."""
+        if isinstance(retry_number, bool) or not isinstance(retry_number, int) or retry_number < 1:
+            raise ConfigurationError("backoff's retry_number must be an int >= 1")
+        if not callable(random):
+            raise ConfigurationError("backoff's random must be a callable returning a float")
+        chance = random()
+        if isinstance(chance, bool) or not isinstance(chance, (int, float)) or not 0 <= chance <= 1:
+            raise ConfigurationError("the random source must return a float from 0 to 1")
         try:
-            growth = self.multiplier ** (retry_number - 1)
+            growth = float(self.multiplier) ** (retry_number - 1)
         except OverflowError:
             growth = float("inf")
-        base = min(self.initial_backoff * growth, self.max_backoff)
-        return max(0.0, base + (2 * random() - 1) * self.jitter)
+        initial = float(self.initial_backoff)
+        base = min(initial * growth if initial else 0.0, float(self.max_backoff))
+        return max(0.0, base + (2 * chance - 1) * float(self.jitter))
 
 
 def _may_resend(operation: Operation[Any], policy: RetryPolicy, error: AuthmatechError) -> bool:
@@ -80,6 +98,28 @@ def _may_resend(operation: Operation[Any], policy: RetryPolicy, error: Authmatec
     if not isinstance(error, (APIConnectionError, ServerError)):
         return False
     return operation.replay is Replay.SAFE or policy.retry_non_idempotent
+
+
+def _check_retry_arguments(
+    operation: object,
+    policy: object,
+    error: object,
+    retries_done: object,
+    remaining: object,
+    random: object,
+) -> None:
+    require(
+        "retry_delay",
+        (operation, Operation, "operation"),
+        (policy, RetryPolicy, "policy"),
+        (error, AuthmatechError, "error"),
+    )
+    if isinstance(retries_done, bool) or not isinstance(retries_done, int) or retries_done < 0:
+        raise ConfigurationError("retry_delay's retries_done must be an int >= 0")
+    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)):
+        raise ConfigurationError("retry_delay's remaining must be a number of seconds")
+    if not callable(random):
+        raise ConfigurationError("retry_delay's random must be a callable returning a float")
 
 
 def retry_delay(
@@ -96,6 +136,7 @@ def retry_delay(
     ``remaining`` is what is left of the call's deadline: a wait that would overrun it is not
     started.
     """
+    _check_retry_arguments(operation, policy, error, retries_done, remaining, random)
     if retries_done >= policy.max_retries or not _may_resend(operation, policy, error):
         return None
     retry_after = error.retry_after if isinstance(error, RateLimitError) else None
