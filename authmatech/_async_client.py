@@ -24,7 +24,7 @@ from ._base_client import (
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
-from .errors import APITimeoutError, AuthmatechError, RotationCallbackError
+from .errors import APITimeoutError, AuthmatechError, KeyResponseError, RotationCallbackError
 from .models import (
     ApiResult,
     ConnectIntegration,
@@ -281,6 +281,10 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                         step = flow.send(None)
             except StopIteration as stop:
                 result: T = stop.value
+            except KeyResponseError as error:
+                if error.api_key is not None:
+                    await self._hand_over(error.api_key, error)
+                raise
             finally:
                 flow.close()
             new_key = new_key_of(result)
@@ -294,13 +298,25 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
     async def _switch_to(self, new_key: Secret, result: object) -> None:
         """Use the rotated or generated key from now on, and tell the application about it."""
         self._keys.swap_api_key(new_key)
-        if self._on_api_key_rotated is not None:
-            try:
-                notified = self._on_api_key_rotated(new_key)
-                if inspect.isawaitable(notified):
-                    await notified
-            except Exception as error:
-                raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
+        try:
+            await self._notify(new_key)
+        except Exception as error:
+            raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
+
+    async def _hand_over(self, key: Secret, error: KeyResponseError) -> None:
+        """A key the server issued but this client cannot send still goes to the application
+        (the error that follows carries it too); a failing callback becomes its cause."""
+        try:
+            await self._notify(key)
+        except Exception as failure:
+            error.__cause__ = failure
+
+    async def _notify(self, key: Secret) -> None:
+        if self._on_api_key_rotated is None:
+            return
+        notified = self._on_api_key_rotated(key)
+        if inspect.isawaitable(notified):
+            await notified
 
     async def verify(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -12,7 +13,7 @@ from ._base_client import NOT_GIVEN, BaseClient, NotGiven, new_key_of, prepare_s
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
-from .errors import AuthmatechError, RotationCallbackError
+from .errors import AuthmatechError, ConfigurationError, KeyResponseError, RotationCallbackError
 from .models import (
     ApiResult,
     ConnectIntegration,
@@ -69,6 +70,12 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
     ) -> None:
         from .transports import HttpxTransport
 
+        for name, value in (("on_api_key_rotated", on_api_key_rotated), ("api_key", api_key)):
+            if inspect.iscoroutinefunction(value):
+                raise ConfigurationError(
+                    f"{name} is an async function, which the sync Client cannot await; pass a "
+                    "plain function (or use AsyncClient)"
+                )
         self._use(
             prepare_state(
                 client_id=client_id,
@@ -163,6 +170,10 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                         step = flow.send(None)
             except StopIteration as stop:
                 result: T = stop.value
+            except KeyResponseError as error:
+                if error.api_key is not None:
+                    self._hand_over(error.api_key, error)
+                raise
             finally:
                 flow.close()
             new_key = new_key_of(result)
@@ -176,11 +187,30 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
     def _switch_to(self, new_key: Secret, result: object) -> None:
         """Use the rotated or generated key from now on, and tell the application about it."""
         self._keys.swap_api_key(new_key)
-        if self._on_api_key_rotated is not None:
-            try:
-                self._on_api_key_rotated(new_key)
-            except Exception as error:
-                raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
+        try:
+            self._notify(new_key)
+        except Exception as error:
+            raise RotationCallbackError(result, error) from error  # type: ignore[arg-type]
+
+    def _hand_over(self, key: Secret, error: KeyResponseError) -> None:
+        """A key the server issued but this client cannot send still goes to the application
+        (the error that follows carries it too); a failing callback becomes its cause."""
+        try:
+            self._notify(key)
+        except Exception as failure:
+            error.__cause__ = failure
+
+    def _notify(self, key: Secret) -> None:
+        if self._on_api_key_rotated is None:
+            return
+        outcome = self._on_api_key_rotated(key)
+        if inspect.isawaitable(outcome):
+            if inspect.iscoroutine(outcome):
+                outcome.close()
+            raise TypeError(
+                "on_api_key_rotated returned an awaitable, which the sync Client cannot await: "
+                "the new key was not stored by it; pass a plain function (or use AsyncClient)"
+            )
 
     def verify(
         self,

@@ -23,6 +23,7 @@ from .errors import (
     APIStatusError,
     AuthmatechError,
     ConfigurationError,
+    KeyResponseError,
     RequestValidationError,
     ResponseValidationError,
 )
@@ -202,7 +203,11 @@ def _rotate(args: argparse.Namespace, out: TextIO) -> int:
     with client:
         old = client.api_key_fingerprint
         account = client.account
-        rotated = account.rotate_client_key() if args.by_client else account.rotate_api_key()
+        try:
+            rotated = account.rotate_client_key() if args.by_client else account.rotate_api_key()
+        except KeyResponseError as error:
+            _show_unusable_answer(error, client, out)
+            return EXIT_API
     out.write(f"Rotated: {old} -> {rotated.api_key.fingerprint}\n")
     out.write("New API key (shown once; store it in your secret manager now):\n")
     out.write(f"{rotated.api_key.reveal()}\n")
@@ -211,6 +216,23 @@ def _rotate(args: argparse.Namespace, out: TextIO) -> int:
         "(AUTHMATECH_API_KEY in each deployment, CI secrets, workers).\n"
     )
     return EXIT_OK
+
+
+def _show_unusable_answer(error: KeyResponseError, client: Client, out: TextIO) -> None:
+    """The rotation answered 2xx but its answer could not be used: print it whole (the new key
+    may be in it, and the old one may be dead), with the old key and the client secret
+    replaced by their fingerprints should the server have echoed them."""
+    raw = "" if error.raw_body is None else error.raw_body.reveal()
+    held = client._keys.static()
+    for secret in (held.api_key, held.client_secret):
+        if secret is not None:
+            raw = raw.replace(secret.reveal(), secret.fingerprint)
+    out.write(f"The rotation may have happened, but its answer could not be used: {error}\n")
+    out.write("The server's whole answer (shown once; store it in your secret manager now):\n")
+    out.write(f"{raw}\n")
+    if error.api_key is not None:
+        out.write("The new key found in it (it cannot travel in an HTTP header as it is):\n")
+        out.write(f"{error.api_key.reveal()!r}\n")
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:

@@ -78,6 +78,23 @@ class Secret:
         raise TypeError("Secret refuses to be pickled; pass the raw value explicitly if you must")
 
 
+class _IssuedKey(Secret):
+    """An API key the server issued (a rotation or a generation): the server's truth.
+
+    The hygiene checks of :func:`clean_credential` exist to catch copy-paste mistakes in what
+    a *user* passes; a key the server just issued is used as it is (the core already removed
+    surrounding whitespace and made sure an HTTP header can carry it), so :class:`Credentials`
+    does not check it again.
+    """
+
+    __slots__ = ()
+
+
+def issued_key(value: str) -> Secret:
+    """``value`` (a key the server issued) as a :class:`Secret` that credentials take as is."""
+    return _IssuedKey(value)
+
+
 def clean_credential(value: str | Secret, name: str) -> str:
     """Return the credential without surrounding whitespace, or raise ``ConfigurationError``.
 
@@ -124,8 +141,8 @@ def clean_credential(value: str | Secret, name: str) -> str:
 
 
 def _to_secret(value: str | Secret | None, name: str) -> Secret | None:
-    if value is None:
-        return None
+    if value is None or type(value) is _IssuedKey:
+        return value
     cleaned = clean_credential(value, name)
     if isinstance(value, Secret) and value.reveal() == cleaned:
         return value

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .credentials import Secret
     from .models import GeneratedApiKey, Message, RotatedApiKey
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "FeatureNotEnabledError",
     "InsufficientBalanceError",
     "InvalidMobileNumberError",
+    "KeyResponseError",
     "NotFoundError",
     "RateLimitError",
     "RedirectError",
@@ -210,3 +212,59 @@ class ResponseValidationError(AuthmatechError):
         super().__init__(message)
         self.status_code = status_code
         self.request_id = request_id
+
+
+class KeyResponseError(ResponseValidationError):
+    """A key endpoint (rotation or generation) answered ``2xx``, but the client could not use
+    the answer: no key it recognises in the body, or a key an HTTP header cannot carry.
+
+    Authmatech retires the old key when it issues a new one, so **the old key may already be
+    dead**. Whatever the server sent is here, for you to store or inspect:
+
+    * ``raw_body``: the whole response body as text, a :class:`~authmatech.Secret` (the new key
+      may be in it under a name this version does not know);
+    * ``api_key``: the key the library found but could not use, or ``None``; it was also
+      handed to ``on_api_key_rotated``;
+    * ``endpoint``: ``"POST /v1/api/me/api-key/rotate"`` and so on.
+
+    Neither secret appears in ``str``, ``repr``, logs or a pickle (an unpickled copy has
+    ``raw_body`` and ``api_key`` set to ``None``: handle this error where it is raised).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str,
+        raw_body: Secret | None,
+        api_key: Secret | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, request_id=request_id)
+        self.endpoint = endpoint
+        self.raw_body = raw_body
+        self.api_key = api_key
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickle everything but the secrets (``raw_body`` and ``api_key`` become ``None``)."""
+        return (
+            _rebuild_key_response_error,
+            (type(self), str(self), self.endpoint, self.status_code, self.request_id),
+        )
+
+
+def _rebuild_key_response_error(
+    cls: type[KeyResponseError],
+    message: str,
+    endpoint: str,
+    status_code: int | None,
+    request_id: str | None,
+) -> KeyResponseError:
+    return cls(
+        message,
+        endpoint=endpoint,
+        raw_body=None,
+        status_code=status_code,
+        request_id=request_id,
+    )

@@ -59,7 +59,11 @@ def _callable(instance: object, attribute: attrs.Attribute[Any], value: object) 
 @attrs.frozen(slots=True, kw_only=True, eq=False)
 class Operation(Generic[T]):
     """The spec of one endpoint: how it is called, which credential it needs, whether it is
-    billable and safe to resend, and how its ``data`` becomes the result ``T``."""
+    billable and safe to resend, and how its ``data`` becomes the result ``T``.
+
+    For an operation that :attr:`replaces_key`, ``result`` takes the new key (a ``Secret``)
+    that the response parser found in the answer, wherever it was (see ``core._keys``).
+    """
 
     name: str = attrs.field(validator=_kind(str))
     method: str = attrs.field(validator=_kind(str))
@@ -89,28 +93,12 @@ def _typed(cls: type[T]) -> Callable[[Any], T]:
     return parse
 
 
-def _new_key(*keys: str) -> Callable[[Any], Secret]:
-    def parse(data: Any) -> Secret:
-        if isinstance(data, Mapping):
-            for key in keys:
-                value = data.get(key)
-                if isinstance(value, str) and value.strip():
-                    return Secret(value.strip())
-        raise TypeError(f"expected data.{keys[0]} to hold the new API key")
-
-    return parse
+def _rotated_result(key: Secret) -> models.RotatedApiKey:
+    return models.RotatedApiKey(api_key=key)
 
 
-_rotated = _new_key("newApiKey", "apiKey")
-_generated = _new_key("apiKey", "newApiKey")
-
-
-def _rotated_result(data: Any) -> models.RotatedApiKey:
-    return models.RotatedApiKey(api_key=_rotated(data))
-
-
-def _generated_result(data: Any) -> models.GeneratedApiKey:
-    return models.GeneratedApiKey(api_key=_generated(data))
+def _generated_result(key: Secret) -> models.GeneratedApiKey:
+    return models.GeneratedApiKey(api_key=key)
 
 
 def _api_result(data: Any) -> models.ApiResult:

@@ -2,9 +2,16 @@
 right exception.
 
 The status code classifies, the envelope explains: a 503 from a proxy with an HTML body is still
-a :class:`ServerError`; only a 2xx whose body is not the envelope is a
-:class:`ResponseValidationError`. ``success: false`` on a 2xx is an :class:`APIStatusError`.
-The body is parsed as JSON whatever the ``Content-Type`` says (the service answers ``*/*``).
+a :class:`ServerError`. ``success: false`` on a 2xx is an :class:`APIStatusError`. The body is
+parsed as JSON whatever the ``Content-Type`` says (the service answers ``*/*``).
+
+A 2xx body that is JSON but not enveloped (``{}``, a bare object; the reference pages render
+several answers so) is tolerated, as the contract asks: without a ``success`` field, a
+top-level ``data`` is unwrapped, and otherwise the whole body is the ``data``, which is then
+read like any ``data`` (a verdict still needs its fields: a bare ``{}`` to a verify is a
+:class:`ResponseValidationError`, never a guessed answer). A ``success`` that is not a boolean
+is not tolerated. Key endpoints (rotation, generation) are read by ``_keys``: after a 2xx
+there, whatever the server sent reaches the caller.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any, TypeVar
 import cattrs
 
 from .._convert import converter
+from ..credentials import Secret, issued_key
 from ..errors import (
     APIStatusError,
     AuthenticationError,
@@ -33,6 +41,7 @@ from ..errors import (
 from ..models import Message
 from ._checks import require
 from ._http import HttpResponse, request_id_of
+from ._keys import find_issued_key, header_problem, key_response_error
 from ._operations import Operation
 from ._redact import redact_text
 
@@ -106,6 +115,8 @@ def parse_response(
     _check_now(now)
     status = response.status_code
     if 200 <= status < 300:
+        if operation.replaces_key:
+            return _issued(operation, response, now)
         envelope = _envelope(response)
         if envelope is None:
             if status == 204:
@@ -120,6 +131,39 @@ def parse_response(
     envelope = _envelope(response, strict=False)
     messages = _messages(envelope[1]) if envelope else ()
     raise _status_error(response, messages, operation, now, enveloped=envelope is not None)
+
+
+def _issued(operation: Operation[T], response: HttpResponse, now: float | None) -> T:
+    """The new key of a 2xx to a rotation or generation, or a ``KeyResponseError`` carrying
+    the whole answer (see ``_keys``)."""
+    endpoint = f"{operation.method} {operation.path}"
+    request_id = request_id_of(response.headers)
+    if not response.body or response.body.isspace():
+        why = "the body is empty"
+        raise key_response_error(operation.name, endpoint, response, why, request_id=request_id)
+    try:
+        document = _from_json(response.body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        why = "the body is not JSON"
+        raise key_response_error(
+            operation.name, endpoint, response, why, request_id=request_id
+        ) from None
+    if isinstance(document, dict) and document.get("success") is False:
+        raise _status_error(response, _messages(document.get("messages")), operation, now)
+    key = find_issued_key(document)
+    if key is None:
+        why = "no new API key was found in it (looked for data.newApiKey, data.apiKey and similar)"
+        raise key_response_error(operation.name, endpoint, response, why, request_id=request_id)
+    problem = header_problem(key)
+    if problem is not None:
+        why = (
+            f"the new key contains {problem}, which an HTTP header cannot carry, so this client "
+            "goes on with the old key"
+        )
+        raise key_response_error(
+            operation.name, endpoint, response, why, api_key=Secret(key), request_id=request_id
+        )
+    return operation.result(issued_key(key))
 
 
 def _result(operation: Operation[T], data: Any, response: HttpResponse) -> T:
@@ -156,8 +200,12 @@ def _from_json(body: bytes) -> Any:
 
 
 def _envelope(response: HttpResponse, strict: bool = True) -> tuple[bool, Any, Any] | None:
-    """``(success, raw messages, data)``, ``None`` for an empty body; raises if ``strict`` and the
-    body is not the envelope (otherwise returns ``None`` for that too)."""
+    """``(success, raw messages, data)``, ``None`` for an empty body.
+
+    ``strict`` (a 2xx): an un-enveloped JSON body is tolerated (its ``data``, or itself, is the
+    data); a body that is not JSON, or a non-boolean ``success``, raises. Not ``strict`` (an
+    error status): anything but the envelope is ``None``.
+    """
     if not response.body or response.body.isspace():
         return None
     try:
@@ -166,11 +214,16 @@ def _envelope(response: HttpResponse, strict: bool = True) -> tuple[bool, Any, A
         if strict:
             raise _invalid(response, "the body is not JSON") from None
         return None
-    if not isinstance(document, dict) or type(document.get("success")) is not bool:
-        if strict:
-            raise _invalid(response, "the body is not the {success, messages, data} envelope")
+    if isinstance(document, dict) and type(document.get("success")) is bool:
+        return document["success"], document.get("messages"), document.get("data")
+    if not strict:
         return None
-    return document["success"], document.get("messages"), document.get("data")
+    if isinstance(document, dict):
+        if "success" in document:
+            raise _invalid(response, "the envelope's success is not a boolean")
+        if "data" in document:
+            return True, document.get("messages"), document["data"]
+    return True, None, document
 
 
 def _messages(raw: Any) -> tuple[Message, ...]:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -213,3 +214,23 @@ def _run_the_banners_curl_commands(banner: str) -> None:
         outputs.append(json.loads(done.stdout))
     assert outputs[0]["data"] == {"validNumber": True}
     assert outputs[1]["success"] is True
+
+
+def test_rotate_key_prints_an_answer_it_cannot_use_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The old key may be dead: the answer (where the new key may hide) is all there is."""
+    real = cli._sandbox_client
+
+    def renamed_field(rotating: bool = False) -> Any:
+        sandbox, client = real(rotating)
+        body = b'{"success": true, "data": {"credentialV9": "ak_renamed_0123456789"}}'
+        sandbox.inject_fault(
+            status=200, body=body, path="/v1/api/me/api-key/rotate", processed=True
+        )
+        return sandbox, client
+
+    monkeypatch.setattr(cli, "_sandbox_client", renamed_field)
+    code, text = run("rotate-key", "--sandbox")
+    assert code == 3
+    assert "ak_renamed_0123456789" in text
+    assert "KeyResponseError" not in text
+    assert "may already have retired the old key" in text

@@ -203,3 +203,28 @@ async def test_a_failing_async_callback_still_hands_over_the_new_key() -> None:
         await client.account.rotate_client_key()
     assert info.value.rotated.api_key == authmatech.Secret(NEW_KEY)
     assert client.api_key_fingerprint == authmatech.Secret(NEW_KEY).fingerprint
+
+
+def test_a_sync_client_refuses_an_async_callback_or_provider_up_front() -> None:
+    async def persist(key: authmatech.Secret) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    async def provider() -> str:
+        return API_KEY
+
+    for options in ({"on_api_key_rotated": persist}, {"api_key": provider}):
+        with pytest.raises(authmatech.ConfigurationError) as info:
+            make_sync(Script(), **options)
+        assert "async function" in str(info.value)
+
+
+def test_a_sync_callback_that_returns_an_awaitable_still_hands_over_the_key() -> None:
+    async def store(key: authmatech.Secret) -> None:
+        await anyio.lowlevel.checkpoint()
+
+    script = Script(ok({"newApiKey": NEW_KEY}))
+    client = make_sync(script, on_api_key_rotated=lambda key: store(key))
+    with pytest.raises(authmatech.RotationCallbackError) as info:
+        client.account.rotate_api_key()
+    assert info.value.rotated.api_key.reveal() == NEW_KEY
+    assert "cannot await" in str(info.value.__cause__)

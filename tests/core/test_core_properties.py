@@ -24,6 +24,7 @@ from authmatech.errors import (
     AuthmatechError,
     BadRequestError,
     ConfigurationError,
+    KeyResponseError,
     NotFoundError,
     RateLimitError,
     RedirectError,
@@ -171,7 +172,8 @@ def test_property_parse_response_raises_only_authmatech_errors(
             elif status >= 500:
                 assert type(error) is ServerError
         else:
-            assert type(error) is ResponseValidationError
+            expected = KeyResponseError if op.replaces_key else ResponseValidationError
+            assert type(error) is expected
             assert 200 <= status < 300
             assert error.status_code == status
         return
@@ -197,7 +199,12 @@ def test_property_successful_envelopes_give_a_result_or_a_response_validation_er
     result, error = attempt(lambda: core.parse_response(op, response), ResponseValidationError)
     if error is not None:
         assert error.status_code == status
-        assert str(error).startswith(f"unexpected response to a {status}: data does not match")
+        if op.replaces_key:
+            assert type(error) is KeyResponseError
+            assert error.raw_body is not None
+            assert error.raw_body.reveal() == body.decode()
+        else:
+            assert str(error).startswith(f"unexpected response to a {status}: data does not match")
         return
 
     def same(value: Any) -> bool:  # NaN-safe equality
@@ -209,10 +216,16 @@ def test_property_successful_envelopes_give_a_result_or_a_response_validation_er
         assert same(result.raw)
     else:
         assert isinstance(result, (models.RotatedApiKey, models.GeneratedApiKey))
-        assert result.api_key.reveal() in (
-            str(data.get("newApiKey")).strip(),
-            str(data.get("apiKey")).strip(),
-        )
+        key = result.api_key.reveal()
+        assert key
+        assert key in _stripped_strings(data)
+
+
+def _stripped_strings(value: Any) -> set[str]:
+    if isinstance(value, str):
+        return {value.strip()}
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return set().union(*(_stripped_strings(item) for item in items))
 
 
 @light(300)

@@ -18,6 +18,7 @@ from authmatech.errors import (
     FeatureNotEnabledError,
     InsufficientBalanceError,
     InvalidMobileNumberError,
+    KeyResponseError,
     NotFoundError,
     RateLimitError,
     RedirectError,
@@ -496,12 +497,15 @@ def test_3xx_is_a_redirect_error(status: int) -> None:
         (200, b'{"success": true', "the body is not JSON"),
         (200, b"\xff\xfe\xfa", "the body is not JSON"),
         (200, b"[" * 100_000, "the body is not JSON"),
-        (200, b'{"validNumber": true}', "not the {success, messages, data} envelope"),
-        (200, b'{"success": "true", "data": {}}', "not the {success, messages, data} envelope"),
-        (200, b'{"success": 1, "data": {}}', "not the {success, messages, data} envelope"),
-        (200, b"[]", "not the {success, messages, data} envelope"),
-        (200, b"null", "not the {success, messages, data} envelope"),
-        (200, b'"ok"', "not the {success, messages, data} envelope"),
+        (200, b'{"success": "true", "data": {}}', "the envelope's success is not a boolean"),
+        (200, b'{"success": 1, "data": {}}', "the envelope's success is not a boolean"),
+        (200, b'{"success": null, "data": {}}', "the envelope's success is not a boolean"),
+        (200, b"{}", "data does not match verify's result"),
+        (200, b'{"data": {}}', "data does not match verify's result"),
+        (200, b'{"validNumber": "true"}', "data does not match verify's result"),
+        (200, b"[]", "data does not match verify's result"),
+        (200, b"null", "data does not match verify's result"),
+        (200, b'"ok"', "data does not match verify's result"),
         (200, envelope({"validNumber": "true"}), "data does not match verify's result"),
         (200, envelope({"validNumber": 1}), "data does not match verify's result"),
         (200, envelope({}), "data does not match verify's result"),
@@ -616,10 +620,14 @@ def test_new_key_field_variants(name: str, data: dict[str, Any], key: str) -> No
 @pytest.mark.parametrize(
     "data", [None, {}, {"newApiKey": None}, {"newApiKey": 123}, {"newApiKey": "   "}, ["k"]]
 )
-def test_rotation_without_a_new_key_is_a_response_validation_error(data: Any) -> None:
-    error = raises("account.rotate_api_key", 200, envelope(data))
-    assert type(error) is ResponseValidationError
-    assert "expected data.newApiKey to hold the new API key" in str(error)
+def test_rotation_without_a_new_key_is_a_key_response_error(data: Any) -> None:
+    body = envelope(data)
+    error = raises("account.rotate_api_key", 200, body)
+    assert type(error) is KeyResponseError
+    assert isinstance(error, ResponseValidationError)
+    assert "no new API key was found" in str(error)
+    assert error.raw_body is not None
+    assert error.raw_body.reveal() == body.decode()
 
 
 # --- SDK session, Trust, Shield, Detect -----------------------------------------------------
