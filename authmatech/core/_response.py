@@ -5,13 +5,14 @@ The status code classifies, the envelope explains: a 503 from a proxy with an HT
 a :class:`ServerError`. ``success: false`` on a 2xx is an :class:`APIStatusError`. The body is
 parsed as JSON whatever the ``Content-Type`` says (the service answers ``*/*``).
 
-A 2xx body that is JSON but not enveloped (``{}``, a bare object; the reference pages render
-several answers so) is tolerated, as the contract asks: without a ``success`` field, a
-top-level ``data`` is unwrapped, and otherwise the whole body is the ``data``, which is then
+A 2xx body that is a JSON object but not enveloped (``{}``, a bare object; the reference pages
+render several answers so) is tolerated, as the contract asks: without a ``success`` field, a
+top-level ``data`` is unwrapped, and otherwise the whole object is the ``data``, which is then
 read like any ``data`` (a verdict still needs its fields: a bare ``{}`` to a verify is a
-:class:`ResponseValidationError`, never a guessed answer). A ``success`` that is not a boolean
-is not tolerated. Key endpoints (rotation, generation) are read by ``_keys``: after a 2xx
-there, whatever the server sent reaches the caller.
+:class:`ResponseValidationError`, never a guessed answer). A ``success`` that is not a
+boolean, an ``error`` object (Authmatech never sends one; a gateway does) and a JSON value
+that is not an object are not tolerated. Key endpoints (rotation, generation) are read by
+``_keys``: after a 2xx there, whatever the server sent reaches the caller.
 """
 
 from __future__ import annotations
@@ -202,9 +203,10 @@ def _from_json(body: bytes) -> Any:
 def _envelope(response: HttpResponse, strict: bool = True) -> tuple[bool, Any, Any] | None:
     """``(success, raw messages, data)``, ``None`` for an empty body.
 
-    ``strict`` (a 2xx): an un-enveloped JSON body is tolerated (its ``data``, or itself, is the
-    data); a body that is not JSON, or a non-boolean ``success``, raises. Not ``strict`` (an
-    error status): anything but the envelope is ``None``.
+    ``strict`` (a 2xx): an un-enveloped JSON object is tolerated (its ``data``, or itself, is
+    the data); anything else raises: a body that is not JSON or not an object, a non-boolean
+    ``success``, an ``error``/``errors`` object (a gateway's, never Authmatech's). Not
+    ``strict`` (an error status): anything but the envelope is ``None``.
     """
     if not response.body or response.body.isspace():
         return None
@@ -218,11 +220,16 @@ def _envelope(response: HttpResponse, strict: bool = True) -> tuple[bool, Any, A
         return document["success"], document.get("messages"), document.get("data")
     if not strict:
         return None
-    if isinstance(document, dict):
-        if "success" in document:
-            raise _invalid(response, "the envelope's success is not a boolean")
-        if "data" in document:
-            return True, document.get("messages"), document["data"]
+    if not isinstance(document, dict):
+        raise _invalid(
+            response, "the body is neither the {success, messages, data} envelope nor a JSON object"
+        )
+    if "success" in document:
+        raise _invalid(response, "the envelope's success is not a boolean")
+    if "error" in document or "errors" in document:
+        raise _invalid(response, "the body is an error object, not the envelope")
+    if "data" in document:
+        return True, document.get("messages"), document["data"]
     return True, None, document
 
 

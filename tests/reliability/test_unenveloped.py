@@ -1,10 +1,11 @@
-"""Un-enveloped 2xx answers (``{}``, a bare object or array), which the contract asks clients
+"""Un-enveloped 2xx answers (``{}``, a bare object), which the contract asks clients
 to tolerate, through every driver against a loopback server.
 
-The rule (docs/errors.md): without a ``success`` field the body is the ``data`` (a top-level
-``data`` is unwrapped); it is then read like any ``data``: raw results take it as it is, typed
-results still need their fields (a verdict is never guessed), a ``success`` that is not a
-boolean is refused. Key endpoints have their own rule (test_key_answers.py).
+The rule (docs/errors.md): a JSON object without a ``success`` field is the ``data`` (a
+top-level ``data`` is unwrapped); it is then read like any ``data``: raw results take it as it
+is, typed results still need their fields (a verdict is never guessed). A ``success`` that is
+not a boolean, an ``error`` object and a JSON value that is not an object are refused. Key
+endpoints have their own rule (test_key_answers.py).
 """
 
 from __future__ import annotations
@@ -58,7 +59,12 @@ TOLERATED = [
         {"data": {"products": []}},
         models.ApiResult(data={"products": []}),
     ),
-    ("verifications-array", _verifications, [{"id": 1}], models.ApiResult(data=[{"id": 1}])),
+    (
+        "verifications-data-array",
+        _verifications,
+        {"data": [{"id": 1}]},
+        models.ApiResult(data=[{"id": 1}]),
+    ),
     ("verify-bare", _verify, {"validNumber": False}, models.VerifyResult(valid_number=False)),
     (
         "trust-bare",
@@ -71,7 +77,9 @@ TOLERATED = [
 
 REFUSED = [
     ("verify-empty", _verify, {}, "data does not match verify's result"),
-    ("verify-array", _verify, [], "data does not match verify's result"),
+    ("verify-array", _verify, [], "nor a JSON object"),
+    ("verifications-array", _verifications, [{"id": 1}], "nor a JSON object"),
+    ("products-error-object", _products, {"error": "nope"}, "an error object"),
     (
         "products-bad-success",
         _products,
