@@ -8,13 +8,14 @@ import sys
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
 from . import core
 from ._base_client import (
     NOT_GIVEN,
+    AttemptTimeouts,
     BaseClient,
     ClientState,
     NotGiven,
@@ -24,7 +25,13 @@ from ._base_client import (
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
-from .errors import APITimeoutError, AuthmatechError, KeyResponseError, RotationCallbackError
+from .errors import (
+    APITimeoutError,
+    AuthmatechError,
+    ConfigurationError,
+    KeyResponseError,
+    RotationCallbackError,
+)
 from .models import (
     ApiResult,
     ConnectIntegration,
@@ -39,7 +46,11 @@ from .models import (
     TrustScore,
     VerifyResult,
 )
-from .transports import AsyncHttpClient, AsyncTransport
+from .transports import AsyncTransport
+
+if TYPE_CHECKING:
+    from .transports import AsyncHttpClient
+    from .transports._family import FamilyName
 
 __all__ = ["AsyncClient"]
 
@@ -63,32 +74,6 @@ def _asyncio_timeout() -> Callable[[float], Any] | None:
 
 T = TypeVar("T")
 QueryParams = Mapping[str, "str | int | bool"]
-
-
-class _AttemptTimeouts:
-    """``step.timeout.until(step.remaining)`` for a transport that enforces the deadline, with
-    the remaining time rounded down to the millisecond (never late) and recent values reused:
-    first attempts all have nearly the whole deadline left, so they share one ``Timeout``, and
-    the transport can reuse what it built from it."""
-
-    __slots__ = ("_by_millisecond", "_phases")
-
-    def __init__(self) -> None:
-        self._phases: Timeout | None = None
-        self._by_millisecond: dict[int, Timeout] = {}
-
-    def get(self, step: Send) -> Timeout:
-        if step.timeout is not self._phases:
-            self._phases = step.timeout
-            self._by_millisecond = {}
-        milliseconds = int(step.remaining * 1000)
-        timeout = self._by_millisecond.get(milliseconds)
-        if timeout is None:
-            if len(self._by_millisecond) >= 64:
-                self._by_millisecond.clear()
-            timeout = step.timeout.until(milliseconds / 1000)
-            self._by_millisecond[milliseconds] = timeout
-        return timeout
 
 
 class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]]]):
@@ -119,12 +104,19 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         retry_policy: RetryPolicy | None = None,
         http_client: AsyncHttpClient | None = None,
         transport: AsyncTransport | None = None,
+        http_family: FamilyName | None = None,
         on_api_key_rotated: Callable[[Secret], object | Awaitable[object]] | None = None,
         app_info: str | None = None,
         clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[object]] | None = None,
     ) -> None:
         from .transports import AsyncHttpxTransport
+
+        if http_family is not None and transport is not None:
+            raise ConfigurationError(
+                "http_family chooses the library of the pool this client creates; "
+                "a transport you pass brings its own"
+            )
 
         self._use(
             prepare_state(
@@ -143,7 +135,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 clock=clock,
                 sleep=anyio.sleep if sleep is None else sleep,
                 protocol=AsyncTransport,
-                default_transport=AsyncHttpxTransport,
+                default_transport=lambda given: AsyncHttpxTransport(given, family=http_family),
             )
         )
 
@@ -154,7 +146,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         self._transport_keeps_deadline = (
             getattr(self._transport, "enforces_deadline", False) is True
         )
-        self._attempt_timeouts = _AttemptTimeouts()
+        self._attempt_timeouts = AttemptTimeouts()
 
     def _bind_resources(self) -> None:
         self.sdk = AsyncSdkResource(self)

@@ -15,7 +15,7 @@ from typing import Any, Final, Generic, TypeVar, cast
 import attrs
 
 from ._keyring import KeyRing
-from .core import Clock, RetryPolicy, Settings, Timeout
+from .core import Clock, RetryPolicy, Send, Settings, Timeout
 from .core._request import DEFAULT_BASE_URL, ClientConfig, check_base_url
 from .credentials import Credentials, Secret
 from .errors import ConfigurationError
@@ -298,3 +298,29 @@ class BaseClient(Generic[TransportT, SleepT]):
     def api_key_fingerprint(self) -> str | None:
         """The fingerprint of the API key in use (after a rotation, the new one)."""
         return self._keys.fingerprint()
+
+
+class AttemptTimeouts:
+    """``step.timeout.until(step.remaining)`` for a transport that enforces the deadline, with
+    the remaining time rounded down to the millisecond (never late) and recent values reused:
+    first attempts all have nearly the whole deadline left, so they share one ``Timeout``, and
+    the transport can reuse what it built from it."""
+
+    __slots__ = ("_by_millisecond", "_phases")
+
+    def __init__(self) -> None:
+        self._phases: Timeout | None = None
+        self._by_millisecond: dict[int, Timeout] = {}
+
+    def get(self, step: Send) -> Timeout:
+        if step.timeout is not self._phases:
+            self._phases = step.timeout
+            self._by_millisecond = {}
+        milliseconds = int(step.remaining * 1000)
+        timeout = self._by_millisecond.get(milliseconds)
+        if timeout is None:
+            if len(self._by_millisecond) >= 64:
+                self._by_millisecond.clear()
+            timeout = step.timeout.until(milliseconds / 1000)
+            self._by_millisecond[milliseconds] = timeout
+        return timeout

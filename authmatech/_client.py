@@ -6,10 +6,18 @@ import inspect
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import core
-from ._base_client import NOT_GIVEN, BaseClient, NotGiven, new_key_of, prepare_state
+from ._base_client import (
+    NOT_GIVEN,
+    AttemptTimeouts,
+    BaseClient,
+    ClientState,
+    NotGiven,
+    new_key_of,
+    prepare_state,
+)
 from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
@@ -28,7 +36,11 @@ from .models import (
     TrustScore,
     VerifyResult,
 )
-from .transports import SyncHttpClient, SyncTransport
+from .transports import SyncTransport
+
+if TYPE_CHECKING:
+    from .transports import SyncHttpClient
+    from .transports._family import FamilyName
 
 __all__ = ["Client"]
 
@@ -63,6 +75,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
         retry_policy: RetryPolicy | None = None,
         http_client: SyncHttpClient | None = None,
         transport: SyncTransport | None = None,
+        http_family: FamilyName | None = None,
         on_api_key_rotated: Callable[[Secret], object] | None = None,
         app_info: str | None = None,
         clock: Clock | None = None,
@@ -76,6 +89,13 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                     f"{name} is an async function, which the sync Client cannot await; pass a "
                     "plain function (or use AsyncClient)"
                 )
+
+        if http_family is not None and transport is not None:
+            raise ConfigurationError(
+                "http_family chooses the library of the pool this client creates; "
+                "a transport you pass brings its own"
+            )
+
         self._use(
             prepare_state(
                 client_id=client_id,
@@ -93,9 +113,16 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                 clock=clock,
                 sleep=time.sleep if sleep is None else sleep,
                 protocol=SyncTransport,
-                default_transport=HttpxTransport,
+                default_transport=lambda given: HttpxTransport(given, family=http_family),
             )
         )
+
+    def _use(self, state: ClientState[SyncTransport, Callable[[float], object]]) -> None:
+        super()._use(state)
+        self._transport_keeps_deadline = (
+            getattr(self._transport, "enforces_deadline", False) is True
+        )
+        self._attempt_timeouts = AttemptTimeouts()
 
     def _bind_resources(self) -> None:
         self.sdk = SdkResource(self)
@@ -154,7 +181,12 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                 while True:
                     if isinstance(step, Send):
                         try:
-                            outcome: object = self._transport.send(step.request, step.timeout)
+                            outcome: object = self._transport.send(
+                                step.request,
+                                self._attempt_timeouts.get(step)
+                                if self._transport_keeps_deadline
+                                else step.timeout,
+                            )
                         except AuthmatechError as error:
                             outcome = error
                         step = flow.send(outcome)

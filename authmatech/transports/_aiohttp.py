@@ -18,7 +18,6 @@ from ._common import (
     DEFAULT_MAX_RESPONSE_BYTES,
     Failure,
     TimeoutCache,
-    body_too_large,
     cause_of,
     check_declared_length,
     check_max_response_bytes,
@@ -27,8 +26,12 @@ from ._common import (
     merge_headers,
     translate,
 )
+from ._decode import ACCEPT_ENCODING, BodyReader
 
 __all__ = ["AiohttpTransport"]
+
+#: Raw bytes asked for per read: what aiohttp buffers anyway, bounded for the decoder.
+_READ_SIZE = 262_144
 
 
 _FAILURES = (
@@ -142,9 +145,10 @@ class AiohttpTransport:
             response: aiohttp.ClientResponse | None = await session.request(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers={**request.headers, "Accept-Encoding": ACCEPT_ENCODING},
                 data=request.body,
                 allow_redirects=False,
+                auto_decompress=False,
                 timeout=self._timeouts.get(timeout),
             )
         except _AIOHTTP_ERRORS as exc:
@@ -161,22 +165,24 @@ class AiohttpTransport:
             headers = merge_headers(response.headers.items())
             limit = self._max_response_bytes
             check_declared_length(request, response.status, headers, limit, "AiohttpTransport")
+            status = response.status
+            reader = BodyReader(
+                headers.get("content-encoding"), limit, request.url, status, "AiohttpTransport"
+            )
             content = response.content
-            chunks: list[bytes] = []
             size = 0
             while not content.at_eof():  # no read just to learn that the body has ended
-                chunk = await content.read(limit + 1 - size)
+                chunk = await content.read(min(limit + 1 - size, _READ_SIZE))
                 if not chunk:
                     break
                 size += len(chunk)
-                if size > limit:
-                    raise body_too_large(request.url, response.status, limit, "AiohttpTransport")
-                chunks.append(chunk)
+                reader.feed(chunk)
+            body = reader.body()
         except _AIOHTTP_ERRORS as exc:
             raise _error(exc, request) from cause_of(exc, request)
         finally:
             response.release()
-        return received(response.status, headers, b"".join(chunks))
+        return received(status, headers, body)
 
     async def aclose(self) -> None:
         """Close the session if this transport created it; a caller's session stays open."""

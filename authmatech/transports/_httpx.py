@@ -1,23 +1,26 @@
-"""The default transports, on httpx: :class:`HttpxTransport` (sync) and
-:class:`AsyncHttpxTransport` (asyncio or trio, through httpcore's anyio backend)."""
+"""The default transports, on the httpx family: :class:`HttpxTransport` (sync) and
+:class:`AsyncHttpxTransport` (asyncio or trio, through httpcore's anyio backend).
+
+One implementation serves ``httpx`` and ``httpx2`` (see :mod:`._family`): the family is the one
+of the caller's client, or the ``family`` argument for a client the transport creates. Bodies
+are read raw and decoded by :mod:`._decode`, never inflated by the library without a limit.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import ssl
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
-from typing import TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from ..core._http import HttpRequest, HttpResponse, Timeout, received
-from ..errors import AuthmatechError, ConfigurationError, ResponseValidationError
+from ..errors import APITimeoutError, AuthmatechError, ConfigurationError, ResponseValidationError
 from ._common import (
     DEFAULT_MAX_RESPONSE_BYTES,
-    Failure,
     TimeoutCache,
-    body_too_large,
     cause_of,
     check_declared_length,
     check_max_response_bytes,
@@ -25,51 +28,43 @@ from ._common import (
     host_of,
     translate,
 )
+from ._deadline import Deadline, install
+from ._decode import ACCEPT_ENCODING, BodyReader
+from ._family import Family, FamilyName, family_named, family_of
 
-__all__ = ["AsyncHttpClient", "AsyncHttpxTransport", "HttpxTransport", "SyncHttpClient"]
+if TYPE_CHECKING:
+    import httpx
 
-#: What a caller may pass as ``Client(http_client=...)``: an ``httpx.Client`` (named here so
-#: that httpx is imported in ``transports/`` only).
-SyncHttpClient = httpx.Client
-#: What a caller may pass as ``AsyncClient(http_client=...)``: an ``httpx.AsyncClient``.
-AsyncHttpClient = httpx.AsyncClient
-
-_FAILURES = (
-    Failure(httpx.ConnectTimeout, "connect to {host} timed out", False, timeout=True),
-    Failure(httpx.PoolTimeout, "no free connection to {host} in time", False, timeout=True),
-    Failure(httpx.ReadTimeout, "{host} did not respond in time", True, timeout=True),
-    Failure(httpx.WriteTimeout, "sending to {host} timed out", True, timeout=True),
-    Failure(httpx.TimeoutException, "request to {host} timed out", True, timeout=True),
-    Failure(httpx.ConnectError, "could not connect to {host}", False),
-    Failure(httpx.ProxyError, "proxy could not reach {host}", False),
-    Failure(httpx.ReadError, "connection to {host} broke while reading", True),
-    Failure(httpx.WriteError, "connection to {host} broke while sending", True),
-    Failure(httpx.RemoteProtocolError, "{host} closed the connection or broke HTTP", True),
-)
-
-#: What ``send`` maps; anything else (cancellation included) propagates untouched.
-_HTTPX_ERRORS = (httpx.HTTPError, httpx.InvalidURL)
+__all__ = ["AsyncHttpxTransport", "HttpxTransport"]
 
 
-def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
-    return httpx.Timeout(
-        connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
-    )
+def _timeout_builder(family: Family) -> TimeoutCache[Any]:
+    timeout_class = family.module.Timeout
+
+    def build(timeout: Timeout) -> Any:
+        return timeout_class(
+            connect=timeout.connect, read=timeout.read, write=timeout.write, pool=timeout.pool
+        )
+
+    return TimeoutCache(build)
 
 
-def _error(exc: Exception, request: HttpRequest, status_code: int | None = None) -> AuthmatechError:
-    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+def _error(
+    family: Family, exc: BaseException, request: HttpRequest, status_code: int | None = None
+) -> AuthmatechError:
+    x = family.module
+    if isinstance(exc, (x.UnsupportedProtocol, x.InvalidURL)):
         return ConfigurationError(
             f"cannot send to {host_of(request.url)}: the URL is invalid or not http(s) "
             f"({type(exc).__name__})"
         )
-    if isinstance(exc, httpx.DecodingError):
+    if isinstance(exc, x.DecodingError):
         return ResponseValidationError(
             f"the response body from {host_of(request.url)} could not be decoded "
             f"({type(exc).__name__})",
             status_code=status_code,
         )
-    return translate(exc, request.url, _FAILURES)
+    return translate(exc, request.url, family.failures)
 
 
 def _unsendable(request: HttpRequest) -> ConfigurationError:
@@ -80,21 +75,59 @@ def _unsendable(request: HttpRequest) -> ConfigurationError:
     )
 
 
-class _RequestBody(httpx.AsyncByteStream):
+def _deadline_passed(request: HttpRequest) -> APITimeoutError:
+    return APITimeoutError(
+        f"the call's deadline ran out while reading the response from {host_of(request.url)}; "
+        "the server may have processed the request",
+        maybe_processed=True,
+    )
+
+
+def _encoding(response: Any, headers: dict[str, str]) -> str | None:
+    """The ``Content-Encoding`` left to decode: none for a response an in-memory transport
+    (a mock, the sandbox) built from bytes, which httpx has already read and decoded."""
+    return None if response.is_stream_consumed else headers.get("content-encoding")
+
+
+def _raw_chunks(response: Any) -> Iterator[bytes]:
+    if response.is_stream_consumed:
+        return iter((response.content,))
+    chunks: Iterator[bytes] = response.iter_raw()
+    return chunks
+
+
+def _async_raw_chunks(response: Any) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:
+        return _Once(response.content)
+    chunks: AsyncIterator[bytes] = response.aiter_raw()
+    return chunks
+
+
+def _headers_to_send(request: HttpRequest) -> dict[str, str]:
+    """The request's headers, asking only for the encodings :mod:`._decode` bounds."""
+    return {**request.headers, "Accept-Encoding": ACCEPT_ENCODING}
+
+
+def _request_body_class(family: Family) -> type:
     """A request body for the async client, iterated without an async generator.
 
     httpx wraps ``bytes`` content in an async generator; a send cancelled while httpcore
     writes the body leaves that generator suspended, and trio warns when it is collected
-    (``ResourceWarning: Async generator ... was garbage collected``).
+    (``ResourceWarning: Async generator ... was garbage collected``). The class derives from
+    the family's ``AsyncByteStream``, which the family's client checks for.
     """
 
-    __slots__ = ("_body",)
-
-    def __init__(self, body: bytes) -> None:
+    def __init__(self: Any, body: bytes) -> None:
         self._body = body
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self: Any) -> AsyncIterator[bytes]:
         return _Once(self._body)
+
+    return type(
+        "_RequestBody",
+        (family.module.AsyncByteStream,),
+        {"__slots__": ("_body",), "__init__": __init__, "__aiter__": __aiter__},
+    )
 
 
 class _Once:
@@ -113,9 +146,9 @@ class _Once:
         return chunk
 
 
-async def _reclaim_orphans(client: httpx.AsyncClient, url: str) -> None:
+async def _reclaim_orphans(family: Family, client: Any, url: str) -> None:
     """Give back the pool slots that a cancelled request leaves behind (httpcore 1.0.x,
-    encode/httpcore#1093).
+    encode/httpcore#1093; httpcore2 fixed it).
 
     A request cancelled after the pool assigned it a new connection, but before that
     connection started connecting, leaves the connection in the pool for good: never idle,
@@ -124,11 +157,12 @@ async def _reclaim_orphans(client: httpx.AsyncClient, url: str) -> None:
     no request; drop it and let the pool hand the slot to a queued request. Reaches into
     httpcore's pool, so anything unexpected makes this a no-op.
     """
-    import httpcore  # httpx imports it lazily too: keep it off `import authmatech`
-
+    if family.name != "httpx":
+        return
+    core = family.core
     try:
-        pool = getattr(client._transport_for_url(httpx.URL(url)), "_pool", None)
-        if not isinstance(pool, httpcore.AsyncConnectionPool):
+        pool: Any = getattr(client._transport_for_url(family.module.URL(url)), "_pool", None)
+        if not isinstance(pool, core.AsyncConnectionPool):
             return
         with pool._optional_thread_lock:
             owned = {id(pending.connection) for pending in pool._requests}
@@ -147,101 +181,139 @@ async def _reclaim_orphans(client: httpx.AsyncClient, url: str) -> None:
     await pool._close_connections(closing)  # shielded from cancellation by httpcore
 
 
-async def _abandon(response: httpx.Response, stream: AsyncIterator[bytes]) -> None:
+async def _abandon(family: Family, response: Any, stream: AsyncIterator[bytes]) -> None:
     """Stop reading a body midway: close the connection, then let httpx's nested generators run
     to their end (they now only see buffered bytes or the closed socket), so none is left
     suspended for the event loop to finalize (trio warns about those)."""
     await response.aclose()
-    with contextlib.suppress(httpx.HTTPError):
+    with contextlib.suppress(family.module.HTTPError, family.module.StreamError):
         async for _ in stream:
             pass
 
 
-def _owned_limits(limits: httpx.Limits | None) -> httpx.Limits:
+def _owned_limits(family: Family, limits: Any) -> Any:
     # httpx's own defaults, measured: keeping more connections alive (50 or 100) halves
     # httpcore's async throughput at 50 concurrent requests, since its pool scans every
     # connection per request; keeping fewer would cost TLS handshakes on real networks.
-    return limits or httpx.Limits(
+    return limits or family.module.Limits(
         max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0
     )
 
 
-_ClientT = TypeVar("_ClientT", httpx.Client, httpx.AsyncClient)
-
-
-def _client_to_use(
-    client: _ClientT | None,
-    expected: type[_ClientT],
-    limits: httpx.Limits | None,
+def _resolve(
+    http_client: object,
+    family: FamilyName | None,
+    kind: str,
+    limits: object,
     verify: ssl.SSLContext | bool,
-) -> _ClientT:
-    """The caller's client as it is (checked), or a new one this transport owns."""
-    if client is None:
-        return expected(
-            follow_redirects=False, limits=_owned_limits(limits), verify=verify, trust_env=True
+) -> tuple[Family, Any, bool]:
+    """The family, the client to use, and whether the transport owns it: the caller's client
+    as it is (checked), or a new one of ``family`` (httpx unless told otherwise)."""
+    if http_client is None:
+        chosen = family_named("httpx" if family is None else family)
+        client = getattr(chosen.module, kind)(
+            follow_redirects=False,
+            limits=_owned_limits(chosen, limits),
+            verify=verify,
+            trust_env=True,
         )
-    _check_caller_client(client, expected, limits, verify)
-    return client
-
-
-def _check_caller_client(
-    client: object, expected: type, limits: httpx.Limits | None, verify: ssl.SSLContext | bool
-) -> None:
-    if not isinstance(client, expected):
+        return chosen, client, True
+    found = family_of(http_client)
+    if found is None or not isinstance(http_client, getattr(found.module, kind)):
         raise ConfigurationError(
-            f"http_client must be an {expected.__module__}.{expected.__name__}, "
-            f"not {type(client).__name__} (Client takes an httpx.Client, AsyncClient an "
-            "httpx.AsyncClient)"
+            f"http_client must be an httpx.{kind} or an httpx2.{kind}, not "
+            f"{type(http_client).__module__}.{type(http_client).__name__} (Client takes an "
+            "httpx.Client or httpx2.Client, AsyncClient an httpx.AsyncClient or "
+            "httpx2.AsyncClient)"
+        )
+    if family is not None and family != found.name:
+        raise ConfigurationError(
+            f"family={family!r} does not match the http_client passed, an {found.name} client; "
+            "leave family out when passing http_client"
         )
     if limits is not None or verify is not True:
         raise ConfigurationError(
             "limits and verify configure the client this transport creates; "
             "set them on the http_client you pass instead"
         )
+    return found, http_client, False
 
 
 class HttpxTransport:
-    """Sends each request once with an ``httpx.Client``; never follows redirects.
+    """Sends each request once with an ``httpx.Client`` or ``httpx2.Client``; never follows
+    redirects, and ends each send within ``timeout.total`` (the call's deadline).
 
-    Without ``http_client`` it creates and owns one (``trust_env=True``, pooled) and closes it in
-    :meth:`close`. A caller's client is used as it is (proxies, mTLS, CA, hooks, mounts) and is
-    never closed here.
+    Without ``http_client`` it creates and owns one of ``family`` (``"httpx"``, the default, or
+    ``"httpx2"``; ``trust_env=True``, pooled) and closes it in :meth:`close`. A caller's client
+    is used as it is (proxies, mTLS, CA, hooks, mounts) and is never closed here; its family is
+    the client's own.
     """
 
-    __slots__ = ("_client", "_max_response_bytes", "_owns_client", "_timeouts")
+    __slots__ = (
+        "_client",
+        "_deadlines",
+        "_family",
+        "_max_response_bytes",
+        "_owns_client",
+        "_timeouts",
+    )
+
+    #: ``send`` ends within ``timeout.total``: every socket operation waits at most until then.
+    enforces_deadline = True
 
     def __init__(
         self,
-        http_client: httpx.Client | None = None,
+        http_client: httpx.Client | Any | None = None,
         *,
+        family: FamilyName | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        limits: httpx.Limits | None = None,
+        limits: httpx.Limits | Any | None = None,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._max_response_bytes = check_max_response_bytes(max_response_bytes)
-        self._timeouts = TimeoutCache(_httpx_timeout)
-        self._owns_client = http_client is None
-        self._client = _client_to_use(http_client, httpx.Client, limits, verify)
+        self._family, self._client, self._owns_client = _resolve(
+            http_client, family, "Client", limits, verify
+        )
+        self._timeouts = _timeout_builder(self._family)
+        self._deadlines: tuple[Deadline, ...] = install(self._client, self._family.core)
+
+    @property
+    def family(self) -> FamilyName:
+        """``"httpx"`` or ``"httpx2"``: the library this transport sends with."""
+        name: FamilyName = self._family.name  # type: ignore[assignment]
+        return name
 
     def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
-        client = self._client
+        deadline = time.monotonic() + timeout.total
+        deadlines = self._deadlines
+        for each in deadlines:
+            each.at = deadline
         try:
-            response: httpx.Response | None = client.send(
+            return self._send(request, timeout, deadline)
+        finally:
+            for each in deadlines:
+                each.at = math.inf
+
+    def _send(self, request: HttpRequest, timeout: Timeout, deadline: float) -> HttpResponse:
+        client = self._client
+        family = self._family
+        try:
+            response: Any = client.send(
                 client.build_request(
                     request.method,
                     request.url,
-                    headers=request.headers,
+                    headers=_headers_to_send(request),
                     content=request.body,
                     timeout=self._timeouts.get(timeout),
                 ),
                 stream=True,
                 follow_redirects=False,
             )
-        except httpx.LocalProtocolError:
+        except family.module.LocalProtocolError:
             response = None
-        except _HTTPX_ERRORS as exc:
-            raise _error(exc, request) from cause_of(exc, request)
+        except family.errors as exc:
+            raise _error(family, exc, request) from cause_of(exc, request)
         except RuntimeError:
             if client.is_closed:
                 raise closed_error() from None
@@ -249,21 +321,23 @@ class HttpxTransport:
         if response is None:
             raise _unsendable(request)
         try:
+            status = response.status_code
             headers = dict(response.headers.items())
             limit = self._max_response_bytes
-            check_declared_length(request, response.status_code, headers, limit, "HttpxTransport")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise body_too_large(request.url, response.status_code, limit, "HttpxTransport")
-                chunks.append(chunk)
-        except _HTTPX_ERRORS as exc:
-            raise _error(exc, request, response.status_code) from cause_of(exc, request)
+            check_declared_length(request, status, headers, limit, "HttpxTransport")
+            reader = BodyReader(
+                _encoding(response, headers), limit, request.url, status, "HttpxTransport"
+            )
+            for chunk in _raw_chunks(response):
+                reader.feed(chunk)
+                if time.monotonic() > deadline:
+                    raise _deadline_passed(request)
+            body = reader.body()
+        except family.errors as exc:
+            raise _error(family, exc, request, response.status_code) from cause_of(exc, request)
         finally:
             response.close()
-        return received(response.status_code, headers, b"".join(chunks))
+        return received(status, headers, body)
 
     def close(self) -> None:
         """Close the client if this transport created it; a caller's client stays open."""
@@ -283,79 +357,94 @@ class HttpxTransport:
 
 
 class AsyncHttpxTransport:
-    """Sends each request once with an ``httpx.AsyncClient``, under asyncio or trio.
+    """Sends each request once with an ``httpx.AsyncClient`` or ``httpx2.AsyncClient``, under
+    asyncio or trio.
 
-    Ownership is as for :class:`HttpxTransport`: a created client is closed by :meth:`aclose`,
-    a caller's never is. Cancellation propagates untouched and the response is always closed, so
-    no pooled connection is left behind.
+    Family and ownership are as for :class:`HttpxTransport`: a created client is closed by
+    :meth:`aclose`, a caller's never is. Cancellation propagates untouched and the response is
+    always closed, so no pooled connection is left behind.
     """
 
-    __slots__ = ("_client", "_max_response_bytes", "_owns_client", "_timeouts")
+    __slots__ = (
+        "_body_class",
+        "_client",
+        "_family",
+        "_max_response_bytes",
+        "_owns_client",
+        "_timeouts",
+    )
 
     def __init__(
         self,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: httpx.AsyncClient | Any | None = None,
         *,
+        family: FamilyName | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-        limits: httpx.Limits | None = None,
+        limits: httpx.Limits | Any | None = None,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._max_response_bytes = check_max_response_bytes(max_response_bytes)
-        self._timeouts = TimeoutCache(_httpx_timeout)
-        self._owns_client = http_client is None
-        self._client = _client_to_use(http_client, httpx.AsyncClient, limits, verify)
+        self._family, self._client, self._owns_client = _resolve(
+            http_client, family, "AsyncClient", limits, verify
+        )
+        self._timeouts = _timeout_builder(self._family)
+        self._body_class = _request_body_class(self._family)
+
+    @property
+    def family(self) -> FamilyName:
+        """``"httpx"`` or ``"httpx2"``: the library this transport sends with."""
+        name: FamilyName = self._family.name  # type: ignore[assignment]
+        return name
 
     async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
         client = self._client
+        family = self._family
         try:
             built = client.build_request(
                 request.method,
                 request.url,
-                headers=request.headers,
+                headers=_headers_to_send(request),
                 content=request.body,
                 timeout=self._timeouts.get(timeout),
             )
             if request.body:
-                built.stream = _RequestBody(request.body)
-            response: httpx.Response | None = await client.send(
-                built, stream=True, follow_redirects=False
-            )
-        except httpx.LocalProtocolError:
+                built.stream = self._body_class(request.body)
+            response: Any = await client.send(built, stream=True, follow_redirects=False)
+        except family.module.LocalProtocolError:
             response = None
-        except _HTTPX_ERRORS as exc:
-            raise _error(exc, request) from cause_of(exc, request)
+        except family.errors as exc:
+            raise _error(family, exc, request) from cause_of(exc, request)
         except RuntimeError:
             if client.is_closed:
                 raise closed_error() from None
             raise
         except BaseException:  # cancellation: make sure it cost no pool slot
-            await _reclaim_orphans(client, request.url)
+            await _reclaim_orphans(family, client, request.url)
             raise
         if response is None:
             raise _unsendable(request)
-        stream = response.aiter_bytes()
+        stream = _async_raw_chunks(response)
         try:
+            status = response.status_code
             headers = dict(response.headers.items())
             limit = self._max_response_bytes
-            check_declared_length(
-                request, response.status_code, headers, limit, "AsyncHttpxTransport"
+            check_declared_length(request, status, headers, limit, "AsyncHttpxTransport")
+            reader = BodyReader(
+                _encoding(response, headers), limit, request.url, status, "AsyncHttpxTransport"
             )
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in stream:
-                size += len(chunk)
-                if size > limit:
-                    await _abandon(response, stream)
-                    raise body_too_large(
-                        request.url, response.status_code, limit, "AsyncHttpxTransport"
-                    )
-                chunks.append(chunk)
-        except _HTTPX_ERRORS as exc:
-            raise _error(exc, request, response.status_code) from cause_of(exc, request)
+            try:
+                async for chunk in stream:
+                    reader.feed(chunk)
+                body = reader.body()
+            except ResponseValidationError:
+                await _abandon(family, response, stream)
+                raise
+        except family.errors as exc:
+            raise _error(family, exc, request, response.status_code) from cause_of(exc, request)
         finally:
             await response.aclose()
-        return received(response.status_code, headers, b"".join(chunks))
+        return received(status, headers, body)
 
     async def aclose(self) -> None:
         """Close the client if this transport created it; a caller's client stays open."""

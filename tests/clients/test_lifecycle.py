@@ -129,7 +129,7 @@ async def test_a_deadline_keeping_transport_gets_the_remaining_time_never_more()
 
 
 def test_attempt_timeouts_round_down_and_stay_bounded() -> None:
-    from authmatech._async_client import _AttemptTimeouts
+    from authmatech._base_client import AttemptTimeouts as _AttemptTimeouts
     from authmatech.core import Send
 
     cache = _AttemptTimeouts()

@@ -2,16 +2,19 @@
 (``tests/raw_server.py``, shared with the transport tests), client factories for every driver,
 and small helpers.
 
-The four drivers under test:
+The drivers under test:
 
 * ``sync``: :class:`authmatech.Client` (httpx);
 * ``asyncio`` / ``trio``: :class:`authmatech.AsyncClient` (httpx) under each event loop;
-* ``aiohttp``: ``AsyncClient(transport=AiohttpTransport())`` under asyncio.
+* ``aiohttp``: ``AsyncClient(transport=AiohttpTransport())`` under asyncio;
+* ``sync-httpx2``, ``asyncio-httpx2``, ``trio-httpx2``: the same clients with
+  ``http_family="httpx2"``, where httpx2 is installed (``authmatech[httpx2]``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import random
 import socket
@@ -30,6 +33,8 @@ __all__ = [
     "ASYNC_DRIVERS",
     "DRIVERS",
     "FAST",
+    "HAVE_HTTPX2",
+    "HTTPX2_DRIVERS",
     "NUMBER",
     "Handler",
     "RawRequest",
@@ -40,6 +45,7 @@ __all__ = [
     "closed_port",
     "drain",
     "envelope",
+    "family_module",
     "make_client",
     "ok_handler",
     "owned_transport",
@@ -51,8 +57,11 @@ __all__ = [
 
 #: Small, generous timeouts: every fault ends quickly, and deadlines have room to spare.
 FAST = Timeout(connect=1, read=0.3, write=1, pool=1, total=3)
-DRIVERS = ("sync", "asyncio", "trio", "aiohttp")
-ASYNC_DRIVERS = ("asyncio", "trio", "aiohttp")
+HAVE_HTTPX2 = importlib.util.find_spec("httpx2") is not None
+#: The httpx2 drivers, where httpx2 is installed (the test extra installs it where it can).
+HTTPX2_DRIVERS = ("sync-httpx2", "asyncio-httpx2", "trio-httpx2") if HAVE_HTTPX2 else ()
+DRIVERS = ("sync", "asyncio", "trio", "aiohttp", *HTTPX2_DRIVERS)
+ASYNC_DRIVERS = ("asyncio", "trio", "aiohttp", *HTTPX2_DRIVERS[1:])
 NUMBER = "+962791234567"
 
 
@@ -112,6 +121,9 @@ class Sleeps:
 
 def make_client(driver: str, sleeps: Sleeps | None = None, **options: Any) -> Any:
     """A client for ``driver`` (see the module docstring); ``sleeps`` replaces backoff."""
+    driver, _, family = driver.partition("-")
+    if family and "http_client" not in options:
+        options["http_family"] = family
     if driver == "sync":
         if sleeps is not None:
             options["sleep"] = sleeps.sync
@@ -135,8 +147,13 @@ async def owned_transport(client: Any) -> AsyncIterator[None]:
             await client._transport.aclose()
 
 
+def family_module(driver: str) -> Any:
+    """The httpx-family module a driver's clients run on (``httpx`` or ``httpx2``)."""
+    return importlib.import_module("httpx2" if driver.endswith("-httpx2") else "httpx")
+
+
 def backend_of(driver: str) -> str:
-    return "trio" if driver == "trio" else "asyncio"
+    return "trio" if driver.startswith("trio") else "asyncio"
 
 
 def run_async(driver: str, main: Callable[[], Awaitable[Any]]) -> Any:
@@ -149,7 +166,7 @@ def call_with(
 ) -> Any:
     """Create a client for ``driver``, run ``call(client)`` (awaited for async drivers), close
     the client, and return the result or the exception raised."""
-    if driver == "sync":
+    if driver.startswith("sync"):
         with make_client(driver, sleeps, **options) as client:
             try:
                 return call(client)

@@ -157,6 +157,7 @@ CONSTRUCTOR_BAD: dict[str, list[Any]] = {
     "retry_policy": ["fast", 3, {"max_retries": 2}],
     "http_client": ["client", 12345],
     "transport": ["transport", 12345, httpx.Client()],
+    "http_family": ["httpx3", "", "HTTPX", 2, True, httpx],
     "on_api_key_rotated": ["callback", 12345],
     "app_info": ["", "  ", "my\napp", "appé/1.0", HUGE, SURROGATE, 12345],
     "clock": ["clock", 12345],

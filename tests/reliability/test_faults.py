@@ -9,7 +9,6 @@ within its deadline.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import socket
 import time
@@ -28,16 +27,13 @@ from authmatech import (
     ResponseValidationError,
     RetryPolicy,
     ServerError,
-    Timeout,
 )
 from authmatech.sandbox import Sandbox, SandboxAccount, ServerThread
 
 from .support import (
-    ASYNC_DRIVERS,
     DRIVERS,
     FAST,
     NUMBER,
-    Handler,
     RawRequest,
     RawServer,
     Sleeps,
@@ -262,39 +258,3 @@ def test_fault(
         assert all(0 < delay <= 2.5 for delay in sleeps.calls), sleeps.calls
     TALLY["faults"] += 1
     TALLY["requests"] += seen
-
-
-def _hang(conn: socket.socket, request: RawRequest) -> bool:
-    while conn.recv(65536):  # read until the client gives up; never answer
-        pass
-    return False
-
-
-def _trickle(conn: socket.socket, request: RawRequest) -> bool:
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
-    with contextlib.suppress(OSError):
-        for _ in range(200):  # a byte every 50 ms: no read timeout ever fires
-            time.sleep(0.05)
-            conn.sendall(b" ")
-    return False
-
-
-@pytest.mark.parametrize("driver", ASYNC_DRIVERS)
-@pytest.mark.parametrize("handler", [_hang, _trickle], ids=["hang", "trickle"])
-def test_the_deadline_bounds_a_server_that_never_finishes(driver: str, handler: Handler) -> None:
-    """Only the call's deadline can end these: every phase timeout is longer, or never fires.
-    The async clients enforce it (the aiohttp transport through aiohttp's total timeout)."""
-    timeout = Timeout(connect=5, read=5, write=5, pool=5, total=0.5)
-    raw = RawServer(handler)
-    options = {"client_id": "cl_deadline", "api_key": "ak_deadline_0123456789abcdef"}
-    options.update(base_url=raw.url, timeout=timeout, max_retries=0)
-    started = time.monotonic()
-    try:
-        outcome = call_with(driver, options, lambda client: client.verify(NUMBER, "BLOB"))
-    finally:
-        raw.close()
-    elapsed = time.monotonic() - started
-    assert type(outcome) is APITimeoutError, repr(outcome)
-    assert outcome.maybe_processed is True
-    assert raw.count == 1
-    assert elapsed < timeout.total + 0.5, f"the call took {elapsed:.2f} s"

@@ -17,7 +17,7 @@ from authmatech.core import HttpRequest, HttpResponse
 from authmatech.sandbox import Sandbox, SandboxAccount, ServerThread
 from authmatech.transports import AiohttpTransport
 
-from .support import NUMBER, backend_of
+from .support import HAVE_HTTPX2, NUMBER, backend_of
 
 VERIFY_PATH = "/v1/api/verify"
 #: Generous: a pool wait under 200 in flight is long on a 2-core machine, never a failure.
@@ -27,11 +27,15 @@ TALLY = {"verifies": 0, "seconds": 0.0}
 
 #: (driver, total verifies, in flight)
 LOADS = [("aiohttp", 2_000, 200), ("asyncio", 2_000, 20), ("trio", 2_000, 20)]
+if HAVE_HTTPX2:
+    LOADS += [("asyncio-httpx2", 2_000, 50), ("trio-httpx2", 1_000, 20)]
 
 
 def _client(driver: str, account: SandboxAccount, url: str, **options: Any) -> AsyncClient:
     if driver == "aiohttp":
         options["transport"] = AiohttpTransport()
+    if driver.endswith("-httpx2"):
+        options["http_family"] = "httpx2"
     return AsyncClient(
         client_id=account.client_id,
         api_key=account.api_key,

@@ -7,7 +7,6 @@ import socket
 from typing import Any
 
 import aiohttp
-import httpx
 import pytest
 
 from authmatech import RedirectError
@@ -21,6 +20,7 @@ from .support import (
     RawServer,
     backend_of,
     call_with,
+    family_module,
     response,
 )
 
@@ -67,8 +67,8 @@ def test_redirect_to_another_host_is_refused(
 
 def _with_caller_client(driver: str, options: dict[str, Any], call: Any) -> Any:
     """The call through an HTTP client of the caller's that follows redirects by default."""
-    if driver == "sync":
-        with httpx.Client(follow_redirects=True) as http:
+    if driver.startswith("sync"):
+        with family_module(driver).Client(follow_redirects=True) as http:
             return call_with(driver, {**options, "http_client": http}, call)
 
     async def main() -> Any:
@@ -82,7 +82,7 @@ def _with_caller_client(driver: str, options: dict[str, Any], call: Any) -> Any:
                         return await call(client)
                     except Exception as error:
                         return error
-        async with httpx.AsyncClient(follow_redirects=True) as http:
+        async with family_module(driver).AsyncClient(follow_redirects=True) as http:
             from authmatech import AsyncClient
 
             async with AsyncClient(**options, http_client=http) as client:

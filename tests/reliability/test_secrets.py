@@ -79,7 +79,7 @@ def _run(driver: str, evidence: Evidence, label: str, options: dict[str, Any], c
         evidence.outcome(f"{driver} {label}", outcome)
         return outcome
 
-    if driver == "sync":
+    if driver.startswith("sync"):
         try:
             client = make_client(driver, sleeps, **options)
         except authmatech.AuthmatechError as error:
