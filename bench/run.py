@@ -38,6 +38,11 @@ from typing import Any
 import aiohttp
 import httpx
 
+try:
+    import httpx2
+except ImportError:  # the httpx2 rows need `pip install "authmatech[httpx2]"`
+    httpx2 = None
+
 import authmatech
 from authmatech import Credentials, core
 from authmatech.transports import AiohttpTransport, AsyncTransport
@@ -206,50 +211,87 @@ async def _time_async(one: Callable[[], Awaitable[None]], n: int, concurrency: i
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def raw_httpx_sync(base_url: str, n: int) -> Timing:
-    url = base_url + VERIFY_PATH
-    with httpx.Client(limits=HTTPX_LIMITS, timeout=HTTPX_TIMEOUT) as client:
-
-        def one() -> None:
-            response = client.post(url, json=PAYLOAD, headers=RAW_HEADERS)
-            if response.status_code != 200 or response.json()["data"]["validNumber"] is not True:
-                _fail(response)
-
-        return _time_sync(one, n)
+Measure = Callable[[str, int], Timing]
 
 
-def _library_sync_client(base_url: str) -> authmatech.Client:
-    return authmatech.Client(client_id=CLIENT_ID, api_key=API_KEY, base_url=base_url)
+def _limits(x: Any) -> Any:
+    """``HTTPX_LIMITS`` in the family of ``x`` (httpx or httpx2)."""
+    return x.Limits(max_connections=100, max_keepalive_connections=100, keepalive_expiry=5)
 
 
-def library_sync(base_url: str, n: int) -> Timing:
-    with _library_sync_client(base_url) as client:
-
-        def one() -> None:
-            result = client.verify(PHONE, PROOF, operator_id=OPERATOR)
-            if result.valid_number is not True:
-                _fail(result)
-
-        return _time_sync(one, n)
+def _timeout(x: Any) -> Any:
+    return x.Timeout(connect=5.0, read=15.0, write=15.0, pool=5.0)
 
 
-async def raw_httpx_async(base_url: str, n: int, concurrency: int) -> Timing:
-    url = base_url + VERIFY_PATH
-    async with httpx.AsyncClient(limits=HTTPX_LIMITS, timeout=HTTPX_TIMEOUT) as client:
+def _check_raw(response: Any) -> None:
+    if response.status_code != 200 or response.json()["data"]["validNumber"] is not True:
+        _fail(response)
 
-        async def one() -> None:
-            response = await client.post(url, json=PAYLOAD, headers=RAW_HEADERS)
-            if response.status_code != 200 or response.json()["data"]["validNumber"] is not True:
-                _fail(response)
 
-        return await _time_async(one, n, concurrency)
+def _raw_sync(x: Any) -> Measure:
+    """The raw sync client of the httpx-family module ``x``, with the library's pool and
+    timeouts."""
+
+    def measure(base_url: str, n: int) -> Timing:
+        url = base_url + VERIFY_PATH
+        with x.Client(limits=_limits(x), timeout=_timeout(x)) as client:
+
+            def one() -> None:
+                response = client.post(url, json=PAYLOAD, headers=RAW_HEADERS)
+                if (
+                    response.status_code != 200
+                    or response.json()["data"]["validNumber"] is not True
+                ):
+                    _fail(response)
+
+            return _time_sync(one, n)
+
+    return measure
+
+
+def _library_sync(family: str) -> Measure:
+    def measure(base_url: str, n: int) -> Timing:
+        with authmatech.Client(
+            client_id=CLIENT_ID, api_key=API_KEY, base_url=base_url, http_family=family
+        ) as client:
+
+            def one() -> None:
+                result = client.verify(PHONE, PROOF, operator_id=OPERATOR)
+                if result.valid_number is not True:
+                    _fail(result)
+
+            return _time_sync(one, n)
+
+    return measure
+
+
+def _raw_async(x: Any) -> Callable[[str, int, int], Coroutine[Any, Any, Timing]]:
+    async def measure(base_url: str, n: int, concurrency: int) -> Timing:
+        url = base_url + VERIFY_PATH
+        async with x.AsyncClient(limits=_limits(x), timeout=_timeout(x)) as client:
+
+            async def one() -> None:
+                response = await client.post(url, json=PAYLOAD, headers=RAW_HEADERS)
+                if (
+                    response.status_code != 200
+                    or response.json()["data"]["validNumber"] is not True
+                ):
+                    _fail(response)
+
+            return await _time_async(one, n, concurrency)
+
+    return measure
 
 
 def _library_async_client(
-    base_url: str, transport: AsyncTransport | None = None
+    base_url: str, transport: AsyncTransport | None = None, family: str | None = None
 ) -> authmatech.AsyncClient:
     return authmatech.AsyncClient(
-        client_id=CLIENT_ID, api_key=API_KEY, base_url=base_url, transport=transport
+        client_id=CLIENT_ID,
+        api_key=API_KEY,
+        base_url=base_url,
+        transport=transport,
+        http_family=family,  # type: ignore[arg-type]
     )
 
 
@@ -262,9 +304,12 @@ async def _library_async(client: authmatech.AsyncClient, n: int, concurrency: in
     return await _time_async(one, n, concurrency)
 
 
-async def library_async(base_url: str, n: int, concurrency: int) -> Timing:
-    async with _library_async_client(base_url) as client:
-        return await _library_async(client, n, concurrency)
+def _library_async_family(family: str) -> Callable[[str, int, int], Coroutine[Any, Any, Timing]]:
+    async def measure(base_url: str, n: int, concurrency: int) -> Timing:
+        async with _library_async_client(base_url, family=family) as client:
+            return await _library_async(client, n, concurrency)
+
+    return measure
 
 
 async def raw_aiohttp(base_url: str, n: int, concurrency: int) -> Timing:
@@ -289,9 +334,14 @@ async def library_aiohttp(base_url: str, n: int, concurrency: int) -> Timing:
         return await _library_async(client, n, concurrency)
 
 
-# --- pairs, rounds and medians ---------------------------------------------------------------
+#: The httpx measures by name (bench/ladder.py uses them as reference rungs).
+raw_httpx_sync = _raw_sync(httpx)
+library_sync = _library_sync("httpx")
+raw_httpx_async = _raw_async(httpx)
+library_async = _library_async_family("httpx")
 
-Measure = Callable[[str, int], Timing]
+
+# --- pairs, rounds and medians ---------------------------------------------------------------
 
 
 def _in_loop(
@@ -312,23 +362,36 @@ class Pair:
     aiohttp's, so it gets fewer requests and the fast pairs more, to keep rounds balanced."""
 
 
+def _family_pairs(x: Any, family: str, suffix: str, scale_50: float) -> tuple[Pair, ...]:
+    """Client and AsyncClient (at 1 and 50 in flight) against the raw clients of ``x``."""
+    return (
+        Pair(
+            f"sync{suffix}",
+            f"Client vs {family}.Client",
+            _raw_sync(x),
+            _library_sync(family),
+            TARGETS["sync"],
+        ),
+        Pair(
+            f"async_1{suffix}",
+            f"AsyncClient vs {family}.AsyncClient, c=1",
+            _in_loop(_raw_async(x), 1),
+            _in_loop(_library_async_family(family), 1),
+            TARGETS["async"],
+        ),
+        Pair(
+            f"async_50{suffix}",
+            f"AsyncClient vs {family}.AsyncClient, c=50",
+            _in_loop(_raw_async(x), 50),
+            _in_loop(_library_async_family(family), 50),
+            TARGETS["async"],
+            scale=scale_50,
+        ),
+    )
+
+
 PAIRS = (
-    Pair("sync", "Client vs httpx.Client", raw_httpx_sync, library_sync, TARGETS["sync"]),
-    Pair(
-        "async_1",
-        "AsyncClient vs httpx.AsyncClient, c=1",
-        _in_loop(raw_httpx_async, 1),
-        _in_loop(library_async, 1),
-        TARGETS["async"],
-    ),
-    Pair(
-        "async_50",
-        "AsyncClient vs httpx.AsyncClient, c=50",
-        _in_loop(raw_httpx_async, 50),
-        _in_loop(library_async, 50),
-        TARGETS["async"],
-        scale=0.25,
-    ),
+    *_family_pairs(httpx, "httpx", "", 0.25),
     Pair(
         "aiohttp_1",
         "AsyncClient+AiohttpTransport vs aiohttp, c=1",
@@ -345,6 +408,8 @@ PAIRS = (
         TARGETS["aiohttp_50"],
         scale=2.0,
     ),
+    # httpx2's pool keeps its pace at 50 in flight, so that pair needs no smaller share.
+    *(_family_pairs(httpx2, "httpx2", "_httpx2", 1.0) if httpx2 is not None else ()),
 )
 
 
@@ -873,6 +938,7 @@ def run(
             "versions": {
                 "authmatech": authmatech.__version__,
                 "httpx": httpx.__version__,
+                "httpx2": httpx2.__version__ if httpx2 is not None else None,
                 "aiohttp": aiohttp.__version__,
             },
             "seconds": round(time.perf_counter() - started, 1),

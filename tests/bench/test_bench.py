@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -43,6 +44,8 @@ def test_a_quick_run_reports_every_row_and_writes_json(tmp_path: Path) -> None:
     )
     keys = [row["key"] for row in report["rows"]]
     assert keys[:5] == ["sync", "async_1", "async_50", "aiohttp_1", "aiohttp_50"]
+    if importlib.util.find_spec("httpx2") is not None:
+        assert keys[5:8] == ["sync_httpx2", "async_1_httpx2", "async_50_httpx2"]
     assert {"core", "in_memory_sync", "in_memory_async", "import", "import_lazy"} <= set(keys)
     assert all(row["result"] in ("PASS", "FAIL", "info") for row in report["rows"])
     assert next(row for row in report["rows"] if row["key"] == "import_lazy")["passed"] is True

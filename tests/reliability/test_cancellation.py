@@ -18,7 +18,14 @@ import pytest
 from authmatech import AsyncClient, Timeout
 from authmatech.transports import AiohttpTransport
 
-from .support import ASYNC_DRIVERS, NUMBER, RawServer, backend_of, random_delay_handler
+from .support import (
+    ASYNC_DRIVERS,
+    NUMBER,
+    RawServer,
+    backend_of,
+    family_module,
+    random_delay_handler,
+)
 
 CANCELLATIONS = 1_000
 WORKERS = 20
@@ -30,7 +37,7 @@ TIMEOUT = Timeout(connect=5, read=5, write=5, pool=5, total=20)
 TALLY = {"cancelled": 0, "completed": 0}
 
 
-def _pool_state(http: httpx.AsyncClient) -> tuple[int, int]:
+def _pool_state(http: Any) -> tuple[int, int]:
     """(requests waiting or active in httpcore's pool, connections not idle or closed)."""
     pool: Any = http._transport._pool  # type: ignore[attr-defined]
     busy = [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
@@ -53,7 +60,7 @@ def test_random_cancellation_leaks_nothing(driver: str) -> None:
 
 async def _cancel_many(driver: str, server: RawServer) -> tuple[int, int]:
     rng = random.Random(2024)
-    http: httpx.AsyncClient | None = None
+    http: Any = None
     transport: AiohttpTransport | None = None
     options: dict[str, Any] = {
         "client_id": "cl_cancel",
@@ -65,7 +72,8 @@ async def _cancel_many(driver: str, server: RawServer) -> tuple[int, int]:
         transport = AiohttpTransport(limit=POOL)
         options["transport"] = transport
     else:
-        http = httpx.AsyncClient(limits=httpx.Limits(max_connections=POOL))
+        x = family_module(driver)
+        http = x.AsyncClient(limits=x.Limits(max_connections=POOL))
         options["http_client"] = http
     counts = {"cancelled": 0, "completed": 0}
     client = AsyncClient(**options)
@@ -109,7 +117,7 @@ async def _cancel_many(driver: str, server: RawServer) -> tuple[int, int]:
             await transport.aclose()
         if http is not None:
             await http.aclose()
-    if driver != "trio":
+    if not driver.startswith("trio"):
         await asyncio.sleep(0)  # noqa: TID251 (asyncio only: let closed transports finish)
         pending = asyncio.all_tasks() - {asyncio.current_task()}
         assert not pending, f"tasks left behind: {pending}"

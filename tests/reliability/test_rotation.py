@@ -104,7 +104,7 @@ def _run_together(
     otherwise); ``before`` (a blocking wait, e.g. for the server to see a request) runs first.
     Returns each call's result or exception; fails the test if any call outlives WATCHDOG."""
     results: list[Any] = [None] * len(steps)
-    if driver == "sync":
+    if driver.startswith("sync"):
         with make_client(driver, **options) as client:
 
             def one(index: int) -> None:

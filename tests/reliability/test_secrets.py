@@ -24,7 +24,7 @@ from authmatech.cli import main as cli_main
 from authmatech.sandbox import Sandbox, SandboxAccount, ServerThread
 
 from .support import (
-    ASYNC_DRIVERS,
+    DRIVERS,
     NUMBER,
     RawRequest,
     RawServer,
@@ -272,11 +272,14 @@ def test_no_secret_anywhere(
 ) -> None:
     sandbox = served[0]
     evidence = Evidence()
-    accounts = [sandbox.create_account(rate_limit_per_minute=1_000_000) for _ in range(5)]
+    drivers = DRIVERS
+    accounts = [
+        sandbox.create_account(rate_limit_per_minute=1_000_000) for _ in range(len(drivers) + 1)
+    ]
     for account in accounts:
         for secret in (account.api_key, account.client_secret, account.sdk_token):
             evidence.secret(secret)
-    for driver, account in zip(("sync", *ASYNC_DRIVERS), accounts[:4], strict=True):
+    for driver, account in zip(drivers, accounts[:-1], strict=True):
         _flows(driver, sandbox, account, sandbox_server.url, evidence)
     _provider_flow(accounts[-1], sandbox_server.url, evidence)
     _cli(evidence, capsys)
@@ -322,8 +325,9 @@ def test_credentials_echoed_by_a_broken_server_stay_out_of_errors() -> None:
         conn.sendall(b"NOT HTTP AT ALL " + echoed + b"\r\n\r\n")
         return False
 
+    drivers = DRIVERS
     with RawServer(echo) as server:
-        for driver in ("sync", *ASYNC_DRIVERS):
+        for driver in drivers:
             evidence = Evidence()
             for call in (
                 lambda c: c.account.products(),
@@ -347,4 +351,4 @@ def test_credentials_echoed_by_a_broken_server_stay_out_of_errors() -> None:
                 where for where, text in evidence.texts if key in text or client_secret in text
             ]
             assert not leaks, f"{driver}: a credential leaked into {leaks}"
-        assert server.count == 4 * (3 + 1)  # the GET is retried, the rotation is not
+        assert server.count == len(drivers) * (3 + 1)  # the GET is retried, the rotation is not
