@@ -98,7 +98,7 @@ def _key_call_then_verify(driver: str, generate: bool) -> Any:
         account = client.account
         return account.generate_api_key() if generate else account.rotate_api_key()
 
-    if driver == "sync":
+    if driver.startswith("sync"):
 
         def run(client: Any) -> Any:
             try:
