@@ -34,6 +34,7 @@ __all__ = [
     "authmatech_account",
     "authmatech_async_client",
     "authmatech_client",
+    "authmatech_http_family",
     "authmatech_sandbox",
     "sandbox_async_client",
     "sandbox_client",
@@ -51,30 +52,34 @@ async def _no_async_sleep(seconds: float) -> None:
     """Backoff is skipped in tests: the sandbox answers at once."""
 
 
-def sandbox_client(sandbox: Sandbox, account: SandboxAccount, *, fast: bool = True) -> Client:
-    """A :class:`~authmatech.Client` wired to ``sandbox`` with ``account``'s credentials."""
+def sandbox_client(
+    sandbox: Sandbox, account: SandboxAccount, *, fast: bool = True, family: str = "httpx"
+) -> Client:
+    """A :class:`~authmatech.Client` wired to ``sandbox`` with ``account``'s credentials,
+    through an in-memory client of the httpx ``family`` (``"httpx"`` or ``"httpx2"``)."""
     return Client(
         client_id=account.client_id,
         api_key=account.api_key,
         client_secret=account.client_secret,
         sdk_token=account.sdk_token,
         base_url=SANDBOX_BASE_URL,
-        http_client=sandbox.http_client(),
+        http_client=sandbox.http_client(family),
         sleep=_no_sleep if fast else None,
     )
 
 
 def sandbox_async_client(
-    sandbox: Sandbox, account: SandboxAccount, *, fast: bool = True
+    sandbox: Sandbox, account: SandboxAccount, *, fast: bool = True, family: str = "httpx"
 ) -> AsyncClient:
-    """An :class:`~authmatech.AsyncClient` wired to ``sandbox`` with ``account``'s credentials."""
+    """An :class:`~authmatech.AsyncClient` wired to ``sandbox`` with ``account``'s credentials
+    (``family`` as for :func:`sandbox_client`)."""
     return AsyncClient(
         client_id=account.client_id,
         api_key=account.api_key,
         client_secret=account.client_secret,
         sdk_token=account.sdk_token,
         base_url=SANDBOX_BASE_URL,
-        http_client=sandbox.async_http_client(),
+        http_client=sandbox.async_http_client(family),
         sleep=_no_async_sleep if fast else None,
     )
 
@@ -88,6 +93,13 @@ def authmatech_sandbox() -> Sandbox:
 
 
 @pytest.fixture
+def authmatech_http_family() -> str:
+    """The httpx family the client fixtures run on: ``"httpx"``. Override this fixture in a
+    ``conftest.py`` (or parametrize it) to run them on ``"httpx2"``, or on both."""
+    return "httpx"
+
+
+@pytest.fixture
 def authmatech_account(authmatech_sandbox: Sandbox) -> SandboxAccount:
     """An account with every product enabled and a generous balance."""
     return authmatech_sandbox.create_account()
@@ -95,17 +107,17 @@ def authmatech_account(authmatech_sandbox: Sandbox) -> SandboxAccount:
 
 @pytest.fixture
 def authmatech_client(
-    authmatech_sandbox: Sandbox, authmatech_account: SandboxAccount
+    authmatech_sandbox: Sandbox, authmatech_account: SandboxAccount, authmatech_http_family: str
 ) -> Iterator[Client]:
     """A sync client for :func:`authmatech_account`, closed after the test."""
-    client = sandbox_client(authmatech_sandbox, authmatech_account)
+    client = sandbox_client(authmatech_sandbox, authmatech_account, family=authmatech_http_family)
     with client:
         yield client
 
 
 @pytest.fixture
 def authmatech_async_client(
-    authmatech_sandbox: Sandbox, authmatech_account: SandboxAccount
+    authmatech_sandbox: Sandbox, authmatech_account: SandboxAccount, authmatech_http_family: str
 ) -> AsyncClient:
     """An async client for :func:`authmatech_account`, for any async test runner.
 
@@ -115,4 +127,6 @@ def authmatech_async_client(
     (asyncio and trio), pytest-asyncio (strict and auto) and any other runner alike. The client
     talks to the sandbox in memory and holds no connection, so there is nothing to close.
     """
-    return sandbox_async_client(authmatech_sandbox, authmatech_account)
+    return sandbox_async_client(
+        authmatech_sandbox, authmatech_account, family=authmatech_http_family
+    )

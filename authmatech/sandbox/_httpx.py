@@ -1,15 +1,21 @@
-"""httpx transports that hand requests to a Sandbox in-process.
+"""httpx-family transports (httpx or httpx2) that hand requests to a Sandbox in-process.
 
-Faults become what httpx would raise over a network: a reset before the response is
-``httpx.RemoteProtocolError``, a mid-body reset a response whose stream raises
-``httpx.ReadError``, and a delay longer than the request's read timeout ``httpx.ReadTimeout``
-(after the sandbox processed the request, as on a real network).
+Faults become what the library would raise over a network: a reset before the response is
+``RemoteProtocolError``, a mid-body reset a response whose stream raises ``ReadError``, and a
+delay longer than the request's read timeout ``ReadTimeout`` (after the sandbox processed the
+request, as on a real network), each the family's own class.
+
+The two families' clients check that a transport's responses carry their own stream classes,
+so each adapter is built for one family module (:func:`sync_transport`, :func:`async_transport`).
+``SandboxTransport`` and ``AsyncSandboxTransport`` are the httpx ones.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import anyio
 import httpx
@@ -17,10 +23,28 @@ import httpx
 from ._sandbox import Sandbox
 from ._values import SandboxReply, SandboxRequest
 
-__all__ = ["AsyncSandboxTransport", "SandboxTransport"]
+__all__ = ["AsyncSandboxTransport", "SandboxTransport", "async_transport", "sync_transport"]
+
+_FAMILIES = ("httpx", "httpx2")
 
 
-def _to_sandbox(request: httpx.Request, body: bytes) -> SandboxRequest:
+def family_module(family: str) -> Any:
+    """``httpx`` or ``httpx2``, imported; anything else is a :class:`ConfigurationError`."""
+    from ..errors import ConfigurationError
+
+    if family not in _FAMILIES:
+        raise ConfigurationError(f"family must be 'httpx' or 'httpx2', not {family!r}")
+    try:
+        return importlib.import_module(family)
+    except ModuleNotFoundError as exc:
+        if exc.name != family:
+            raise
+        raise ConfigurationError(
+            f'the sandbox adapter for {family} needs it: pip install "authmatech[{family}]"'
+        ) from None
+
+
+def _to_sandbox(request: Any, body: bytes) -> SandboxRequest:
     return SandboxRequest.of(
         request.method,
         request.url.path,
@@ -30,7 +54,7 @@ def _to_sandbox(request: httpx.Request, body: bytes) -> SandboxRequest:
     )
 
 
-def _read_timeout(request: httpx.Request) -> float | None:
+def _read_timeout(request: Any) -> float | None:
     timeouts = request.extensions.get("timeout")
     if isinstance(timeouts, dict):
         value: object = timeouts.get("read")  # pyright: ignore[reportUnknownMemberType]
@@ -39,7 +63,7 @@ def _read_timeout(request: httpx.Request) -> float | None:
     return None
 
 
-def _wait(request: httpx.Request, reply: SandboxReply) -> tuple[float, bool]:
+def _wait(request: Any, reply: SandboxReply) -> tuple[float, bool]:
     """How long to sleep, and whether the read timeout fires at the end of it."""
     timeout = _read_timeout(request)
     if timeout is not None and reply.delay > timeout:
@@ -47,73 +71,105 @@ def _wait(request: httpx.Request, reply: SandboxReply) -> tuple[float, bool]:
     return reply.delay, False
 
 
-def _disconnected(request: httpx.Request) -> httpx.RemoteProtocolError:
-    return httpx.RemoteProtocolError(
-        "Server disconnected without sending a response.", request=request
-    )
-
-
 def _headers(reply: SandboxReply) -> list[tuple[str, str]]:
     return [*reply.headers, ("Content-Length", str(len(reply.body)))]
 
 
-class _BrokenStream(httpx.SyncByteStream):
-    def __init__(self, data: bytes, request: httpx.Request) -> None:
-        self._data = data
-        self._request = request
+class _Adapter:
+    """What the sync and async adapters share: the sandbox, the family, and the replies."""
 
-    def __iter__(self) -> Iterator[bytes]:
-        yield self._data
-        raise httpx.ReadError("Connection reset by peer.", request=self._request)
+    def __init__(self, sandbox: Sandbox, module: Any) -> None:
+        self._sandbox = sandbox
+        self._x = module
+
+    def _fail_early(self, request: Any, reply: SandboxReply, times_out: bool) -> None:
+        if times_out:
+            raise self._x.ReadTimeout("The read operation timed out.", request=request)
+        if reply.reset == "before_response":
+            raise self._x.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
+
+    def _reset(self, request: Any) -> Exception:
+        error: Exception = self._x.ReadError("Connection reset by peer.", request=request)
+        return error
+
+    def _response(self, reply: SandboxReply, stream: Any = None) -> Any:
+        if stream is not None:
+            return self._x.Response(reply.status, headers=_headers(reply), stream=stream)
+        return self._x.Response(reply.status, headers=_headers(reply), content=reply.body)
 
 
-class _AsyncBrokenStream(httpx.AsyncByteStream):
-    def __init__(self, data: bytes, request: httpx.Request) -> None:
-        self._data = data
-        self._request = request
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self._data
-        raise httpx.ReadError("Connection reset by peer.", request=self._request)
-
-
-class SandboxTransport(httpx.BaseTransport):
+class _SyncAdapter(_Adapter):
     """Sync transport: ``httpx.Client(transport=sandbox.transport(), base_url=...)``."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self._sandbox = sandbox
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: Any) -> Any:
         reply = self._sandbox.handle(_to_sandbox(request, request.read()))
         seconds, times_out = _wait(request, reply)
         if seconds > 0:
             time.sleep(seconds)
-        if times_out:
-            raise httpx.ReadTimeout("The read operation timed out.", request=request)
-        if reply.reset == "before_response":
-            raise _disconnected(request)
+        self._fail_early(request, reply, times_out)
         if reply.reset == "mid_body":
-            stream = _BrokenStream(reply.partial_body, request)
-            return httpx.Response(reply.status, headers=_headers(reply), stream=stream)
-        return httpx.Response(reply.status, headers=_headers(reply), content=reply.body)
+            adapter = self
+
+            class Broken(self._x.SyncByteStream):  # type: ignore[name-defined,misc]
+                def __iter__(self) -> Iterator[bytes]:
+                    yield reply.partial_body
+                    raise adapter._reset(request)
+
+            return self._response(reply, Broken())
+        return self._response(reply)
 
 
-class AsyncSandboxTransport(httpx.AsyncBaseTransport):
+class _AsyncAdapter(_Adapter):
     """Async transport (asyncio or trio): ``httpx.AsyncClient(transport=...)``."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self._sandbox = sandbox
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: Any) -> Any:
         reply = self._sandbox.handle(_to_sandbox(request, await request.aread()))
         seconds, times_out = _wait(request, reply)
         if seconds > 0:
             await anyio.sleep(seconds)
-        if times_out:
-            raise httpx.ReadTimeout("The read operation timed out.", request=request)
-        if reply.reset == "before_response":
-            raise _disconnected(request)
+        self._fail_early(request, reply, times_out)
         if reply.reset == "mid_body":
-            stream = _AsyncBrokenStream(reply.partial_body, request)
-            return httpx.Response(reply.status, headers=_headers(reply), stream=stream)
-        return httpx.Response(reply.status, headers=_headers(reply), content=reply.body)
+            adapter = self
+
+            class Broken(self._x.AsyncByteStream):  # type: ignore[name-defined,misc]
+                async def __aiter__(self) -> AsyncIterator[bytes]:
+                    yield reply.partial_body
+                    raise adapter._reset(request)
+
+            return self._response(reply, Broken())
+        return self._response(reply)
+
+
+class SandboxTransport(_SyncAdapter, httpx.BaseTransport):
+    """Sync httpx transport: ``httpx.Client(transport=sandbox.transport(), base_url=...)``;
+    ``sandbox.transport(family="httpx2")`` builds its httpx2 twin."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox, httpx)
+
+
+class AsyncSandboxTransport(_AsyncAdapter, httpx.AsyncBaseTransport):
+    """Async httpx transport (asyncio or trio): ``httpx.AsyncClient(transport=...)``."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox, httpx)
+
+
+def sync_transport(sandbox: Sandbox, family: str = "httpx") -> Any:
+    """A sync transport of ``family`` (a ``BaseTransport`` of that library) serving ``sandbox``."""
+    if family == "httpx":
+        return SandboxTransport(sandbox)
+    module = family_module(family)
+    cls = type("SandboxTransport", (_SyncAdapter, module.BaseTransport), {})
+    return cls(sandbox, module)
+
+
+def async_transport(sandbox: Sandbox, family: str = "httpx") -> Any:
+    """The async twin of :func:`sync_transport` (asyncio or trio)."""
+    if family == "httpx":
+        return AsyncSandboxTransport(sandbox)
+    module = family_module(family)
+    cls = type("AsyncSandboxTransport", (_AsyncAdapter, module.AsyncBaseTransport), {})
+    return cls(sandbox, module)

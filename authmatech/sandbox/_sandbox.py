@@ -299,31 +299,37 @@ class Sandbox:
 
     # -- adapters -------------------------------------------------------------------------
 
-    def transport(self) -> httpx.BaseTransport:
-        """An httpx transport serving this sandbox in-process (any host in the URL)."""
-        from ._httpx import SandboxTransport
+    def transport(self, family: str = "httpx") -> httpx.BaseTransport:
+        """An httpx transport serving this sandbox in-process (any host in the URL);
+        ``family="httpx2"`` gives an ``httpx2.BaseTransport`` instead."""
+        from ._httpx import sync_transport
 
-        return SandboxTransport(self)
+        transport: httpx.BaseTransport = sync_transport(self, family)
+        return transport
 
-    def async_transport(self) -> httpx.AsyncBaseTransport:
+    def async_transport(self, family: str = "httpx") -> httpx.AsyncBaseTransport:
         """The async twin of :meth:`transport` (asyncio or trio)."""
-        from ._httpx import AsyncSandboxTransport
+        from ._httpx import async_transport
 
-        return AsyncSandboxTransport(self)
+        transport: httpx.AsyncBaseTransport = async_transport(self, family)
+        return transport
 
-    def http_client(self) -> httpx.Client:
-        """An ``httpx.Client`` served by this sandbox, for ``Client(http_client=...)``; the
-        caller closes it."""
-        import httpx
+    def http_client(self, family: str = "httpx") -> httpx.Client:
+        """An ``httpx.Client`` (or, with ``family="httpx2"``, an ``httpx2.Client``) served by
+        this sandbox, for ``Client(http_client=...)``; the caller closes it."""
+        from ._httpx import family_module
 
-        return httpx.Client(transport=self.transport())
+        client: httpx.Client = family_module(family).Client(transport=self.transport(family))
+        return client
 
-    def async_http_client(self) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` served by this sandbox, for
+    def async_http_client(self, family: str = "httpx") -> httpx.AsyncClient:
+        """An ``httpx.AsyncClient`` (or ``httpx2.AsyncClient``) served by this sandbox, for
         ``AsyncClient(http_client=...)``; the caller closes it."""
-        import httpx
+        from ._httpx import family_module
 
-        return httpx.AsyncClient(transport=self.async_transport())
+        module = family_module(family)
+        client: httpx.AsyncClient = module.AsyncClient(transport=self.async_transport(family))
+        return client
 
     def asgi_app(self) -> SandboxASGIApp:
         """A plain ASGI 3 application serving this sandbox."""

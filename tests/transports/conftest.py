@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import socket
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -15,6 +18,15 @@ from .support import LoopbackServer
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+FAMILIES = ["httpx", "httpx2"] if importlib.util.find_spec("httpx2") is not None else ["httpx"]
+
+
+@pytest.fixture(params=FAMILIES)
+def x(request: pytest.FixtureRequest) -> Any:
+    """The httpx-family module under test: ``httpx``, and ``httpx2`` where it is installed."""
+    return importlib.import_module(request.param)
 
 
 @pytest.fixture(scope="session")

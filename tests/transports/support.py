@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 from collections import Counter
 
-import httpx
 from raw_server import RawRequest, RawServer, drain, reset_connection, response
 
 from authmatech.errors import (
@@ -18,19 +17,19 @@ from authmatech.errors import (
 
 BIG = 1_572_864  # 1.5 MiB, over the default 1 MiB cap
 
-#: httpx exception raised by a handler -> the error the transport raises, and maybe_processed.
-HTTPX_MAPPING: list[tuple[type[Exception], type[AuthmatechError], bool | None]] = [
-    (httpx.ConnectError, APIConnectionError, False),
-    (httpx.ConnectTimeout, APITimeoutError, False),
-    (httpx.PoolTimeout, APITimeoutError, False),
-    (httpx.ProxyError, APIConnectionError, False),
-    (httpx.ReadTimeout, APITimeoutError, True),
-    (httpx.WriteTimeout, APITimeoutError, True),
-    (httpx.ReadError, APIConnectionError, True),
-    (httpx.WriteError, APIConnectionError, True),
-    (httpx.RemoteProtocolError, APIConnectionError, True),
-    (httpx.CloseError, APIConnectionError, True),
-    (httpx.UnsupportedProtocol, ConfigurationError, None),
+#: httpx-family exception (by name) raised by a handler -> the error raised, and maybe_processed.
+HTTPX_MAPPING: list[tuple[str, type[AuthmatechError], bool | None]] = [
+    ("ConnectError", APIConnectionError, False),
+    ("ConnectTimeout", APITimeoutError, False),
+    ("PoolTimeout", APITimeoutError, False),
+    ("ProxyError", APIConnectionError, False),
+    ("ReadTimeout", APITimeoutError, True),
+    ("WriteTimeout", APITimeoutError, True),
+    ("ReadError", APIConnectionError, True),
+    ("WriteError", APIConnectionError, True),
+    ("RemoteProtocolError", APIConnectionError, True),
+    ("CloseError", APIConnectionError, True),
+    ("UnsupportedProtocol", ConfigurationError, None),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import anyio
 import httpx
@@ -29,13 +30,13 @@ MakeRequest = Callable[..., HttpRequest]
 
 
 @pytest.fixture
-async def transport() -> AsyncIterator[AsyncHttpxTransport]:
-    async with AsyncHttpxTransport() as owned:
+async def transport(x: Any) -> AsyncIterator[AsyncHttpxTransport]:
+    async with AsyncHttpxTransport(family=x.__name__) as owned:
         yield owned
 
 
-def one_connection_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+def one_connection_client(x: Any) -> Any:
+    return x.AsyncClient(limits=x.Limits(max_connections=1, max_keepalive_connections=1))
 
 
 async def test_is_an_async_transport(transport: AsyncHttpxTransport) -> None:
@@ -55,13 +56,13 @@ async def test_keep_alive_and_request_details(
 
 
 async def test_connection_refused_reached_nothing(
-    closed_port: int, transport: AsyncHttpxTransport, make_request: MakeRequest
+    x: Any, closed_port: int, transport: AsyncHttpxTransport, make_request: MakeRequest
 ) -> None:
     with pytest.raises(APIConnectionError) as info:
         await transport.send(make_request(f"http://127.0.0.1:{closed_port}/x"), FAST)
     assert type(info.value) is APIConnectionError
     assert info.value.maybe_processed is False
-    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert isinstance(info.value.__cause__, x.ConnectError)
 
 
 @pytest.mark.parametrize(
@@ -84,7 +85,7 @@ async def test_failures_after_sending_may_have_been_processed(
         await transport.send(make_request(server.url(path), "POST", b"{}"), FAST)
     assert type(info.value) is APIConnectionError
     assert info.value.maybe_processed is True
-    assert type(info.value.__cause__) is cause
+    assert type(info.value.__cause__).__name__ == cause.__name__
     assert server.hits[path] == before + 1
 
 
@@ -100,9 +101,9 @@ async def test_read_timeout_may_have_been_processed(
 
 
 async def test_pool_timeout_reached_nothing(
-    server: LoopbackServer, make_request: MakeRequest
+    x: Any, server: LoopbackServer, make_request: MakeRequest
 ) -> None:
-    async with one_connection_client() as client:
+    async with one_connection_client(x) as client:
         transport = AsyncHttpxTransport(client)
         before = server.hits["/hang"]
         async with anyio.create_task_group() as tasks:
@@ -117,9 +118,9 @@ async def test_pool_timeout_reached_nothing(
 
 @pytest.mark.parametrize("path", ["/hang", "/stall-body"])
 async def test_cancellation_propagates_and_frees_the_connection(
-    server: LoopbackServer, make_request: MakeRequest, path: str
+    x: Any, server: LoopbackServer, make_request: MakeRequest, path: str
 ) -> None:
-    async with one_connection_client() as client:
+    async with one_connection_client(x) as client:
         transport = AsyncHttpxTransport(client)
         with anyio.move_on_after(0.1) as scope:
             await transport.send(make_request(server.url(path)), Timeout.of(5))
@@ -129,9 +130,9 @@ async def test_cancellation_propagates_and_frees_the_connection(
 
 
 async def test_cancelled_while_waiting_for_the_pool_frees_it(
-    server: LoopbackServer, make_request: MakeRequest
+    x: Any, server: LoopbackServer, make_request: MakeRequest
 ) -> None:
-    async with one_connection_client() as client:
+    async with one_connection_client(x) as client:
         transport = AsyncHttpxTransport(client)
         with anyio.move_on_after(0.15):
             async with anyio.create_task_group() as tasks:
@@ -164,9 +165,9 @@ async def test_cap_is_inclusive(
 
 
 async def test_redirect_returned_not_followed_even_if_caller_client_follows(
-    server: LoopbackServer, make_request: MakeRequest
+    x: Any, server: LoopbackServer, make_request: MakeRequest
 ) -> None:
-    async with httpx.AsyncClient(follow_redirects=True) as client:
+    async with x.AsyncClient(follow_redirects=True) as client:
         response = await AsyncHttpxTransport(client).send(
             make_request(server.url("/redirect")), FAST
         )
@@ -175,29 +176,31 @@ async def test_redirect_returned_not_followed_even_if_caller_client_follows(
 
 
 async def test_caller_client_is_never_closed(
-    server: LoopbackServer, make_request: MakeRequest
+    x: Any, server: LoopbackServer, make_request: MakeRequest
 ) -> None:
-    async with httpx.AsyncClient() as client:
+    async with x.AsyncClient() as client:
         await AsyncHttpxTransport(client).aclose()
         assert client.is_closed is False
         assert (await client.get(server.url("/ok"))).status_code == 200
 
 
-async def test_owned_client_is_closed(server: LoopbackServer, make_request: MakeRequest) -> None:
-    transport = AsyncHttpxTransport()
+async def test_owned_client_is_closed(
+    x: Any, server: LoopbackServer, make_request: MakeRequest
+) -> None:
+    transport = AsyncHttpxTransport(family=x.__name__)
     await transport.aclose()
     with pytest.raises(ConfigurationError, match="pool is closed"):
         await transport.send(make_request(server.url("/ok")), FAST)
 
 
-async def test_per_request_timeouts_reach_httpx(make_request: MakeRequest) -> None:
+async def test_per_request_timeouts_reach_httpx(x: Any, make_request: MakeRequest) -> None:
     seen: list[object] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: x.Request) -> x.Response:
         seen.append(request.extensions["timeout"])
-        return httpx.Response(204)
+        return x.Response(204)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with x.AsyncClient(transport=x.MockTransport(handler)) as client:
         transport = AsyncHttpxTransport(client)
         await transport.send(make_request("https://api.example/x"), Timeout(connect=1.0, read=2.0))
         await transport.send(make_request("https://api.example/x"), Timeout.of(0.5))
@@ -209,15 +212,16 @@ async def test_per_request_timeouts_reach_httpx(make_request: MakeRequest) -> No
 
 @pytest.mark.parametrize(("raised", "expected", "maybe_processed"), HTTPX_MAPPING)
 async def test_httpx_exception_mapping(
+    x: Any,
     make_request: MakeRequest,
-    raised: type[httpx.TransportError],
+    raised: str,
     expected: type[AuthmatechError],
     maybe_processed: bool | None,
 ) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise raised("boom", request=request)
+    def handler(request: x.Request) -> x.Response:
+        raise getattr(x, raised)("boom", request=request)
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with x.AsyncClient(transport=x.MockTransport(handler)) as client:
         with pytest.raises(AuthmatechError) as info:
             await AsyncHttpxTransport(client).send(make_request("https://api.example/a"), FAST)
     assert type(info.value) is expected
@@ -245,13 +249,15 @@ HTTPX_3686 = pytest.mark.filterwarnings(
 @pytest.mark.parametrize(
     "anyio_backend", ["asyncio", pytest.param("trio", marks=HTTPX_3686)], indirect=True
 )
-async def test_undecodable_body_is_a_response_validation_error(make_request: MakeRequest) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+async def test_undecodable_body_is_a_response_validation_error(
+    x: Any, make_request: MakeRequest
+) -> None:
+    def handler(request: x.Request) -> x.Response:
+        return x.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=x.ByteStream(b"not gzip")
         )
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+    async with x.AsyncClient(transport=x.MockTransport(handler)) as client:
         with pytest.raises(ResponseValidationError) as info:
             await AsyncHttpxTransport(client).send(make_request("https://api.example/a"), FAST)
     assert info.value.status_code == 200
