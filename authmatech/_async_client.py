@@ -287,6 +287,26 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             if gated:
                 keys.leave_rotation()
 
+    async def _replace_key(self, call: Call[T]) -> T:
+        """Run a rotation or generation shielded from the caller's cancellation, for at most
+        the call's deadline and one second more.
+
+        Once it is sent, the server retires the old key whether or not anyone reads the answer,
+        so the answer is read, the client switches and ``on_api_key_rotated`` runs even if the
+        caller is cancelled meanwhile (an outer timeout, a closed request); the cancellation is
+        not swallowed: it takes effect at the caller's next checkpoint.
+        """
+        limit = self._settings.timeout.total + 1.0
+        with anyio.CancelScope(shield=True, deadline=anyio.current_time() + limit):
+            return await self._run(call)
+        raise APITimeoutError(
+            f"{call.operation.method} {call.operation.path} and its on_api_key_rotated callback "
+            f"did not finish within the call's deadline and one second ({limit:g} s); the "
+            "server may have issued a new key: compare api_key_fingerprint with the key you "
+            "hold, and check whether the old key still works",
+            maybe_processed=True,
+        )
+
     async def _switch_to(self, new_key: Secret, result: object) -> None:
         """Use the rotated or generated key from now on, and tell the application about it."""
         self._keys.swap_api_key(new_key)
@@ -408,24 +428,24 @@ class AsyncAccountResource(_Resource):
     async def rotate_api_key(self) -> RotatedApiKey:
         """Rotate this client's API key with the client secret; the client switches to the new
         key and calls ``on_api_key_rotated``. Never retried once sent."""
-        return await self._run(core.rotate_api_key())
+        return await self._client._replace_key(core.rotate_api_key())
 
     async def rotate_client_key(self) -> RotatedApiKey:
         """Rotate by client (``POST /v1/api/clients/rotate-key``); same effects as
         :meth:`rotate_api_key`."""
-        return await self._run(core.rotate_client_key())
+        return await self._client._replace_key(core.rotate_client_key())
 
     async def rotate_client_key_by_id(self, client_id: str | None = None) -> RotatedApiKey:
         """The dashboard's rotation (``/v1/api/clients/{clientId}/rotate-key``)."""
         own = self._client._keys.client_id
-        return await self._run(
+        return await self._client._replace_key(
             core.rotate_client_key_by_id(own if client_id is None else client_id)
         )
 
     async def generate_api_key(self) -> GeneratedApiKey:
         """Generate an API key (``201``); like a rotation, the client switches to it and calls
         ``on_api_key_rotated``."""
-        return await self._run(core.generate_api_key())
+        return await self._client._replace_key(core.generate_api_key())
 
     async def products(self, params: QueryParams | None = None) -> ApiResult:
         """Which products are enabled for the account."""

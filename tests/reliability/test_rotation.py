@@ -272,3 +272,25 @@ def test_an_async_key_provider_that_never_answers_is_bounded_by_the_deadline(
         assert outcome.maybe_processed is False
         assert "api_key provider" in str(outcome)
         assert server.count == 0
+
+
+@pytest.mark.parametrize("driver", ASYNC_DRIVERS)
+def test_a_rotation_cancelled_by_the_caller_still_delivers_the_new_key(driver: str) -> None:
+    """The server retires the old key as it answers: an outer timeout shorter than the
+    rotation must not make the client drop the answer."""
+    keys = KeyServer(delay=0.3)
+    notified: list[str] = []
+    with RawServer(keys) as server:
+        options = _options(server, on_api_key_rotated=lambda key: notified.append(key.reveal()))
+
+        async def main() -> str | None:
+            async with make_client(driver, **options) as client, owned_transport(client):
+                with anyio.move_on_after(0.05):
+                    await client.account.rotate_api_key()
+                fingerprint: str | None = client.api_key_fingerprint
+                return fingerprint
+
+        fingerprint = run_async(driver, main)
+    assert keys.issued, "the rotation never reached the server"
+    assert notified == keys.issued
+    assert fingerprint == Secret(keys.issued[0]).fingerprint
