@@ -32,7 +32,7 @@ def _expose_pyenv_versions() -> None:
 
 _expose_pyenv_versions()
 INSTALLED = [version for version in SUPPORTED if shutil.which(f"python{version}")]
-TEST_EXTRAS = ".[test,aiohttp,httpx2]"
+TEST_EXTRAS = ".[test,aiohttp,httpx2,redis]"
 
 
 @nox.session(python=INSTALLED or None)
@@ -62,7 +62,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def coverage(session: nox.Session) -> None:
     """Branch coverage of the sans-IO core; fails under 95%."""
-    session.install("-e", ".[test,aiohttp,httpx2,dev]")
+    session.install("-e", ".[test,aiohttp,httpx2,redis,dev]")
     session.run(
         "coverage",
         "run",
@@ -81,7 +81,7 @@ def coverage(session: nox.Session) -> None:
 @nox.session
 def fuzz(session: nox.Session) -> None:
     """Hypothesis with 100,000 examples per heavy parser and request-builder property."""
-    session.install("-e", ".[test,aiohttp,httpx2]")
+    session.install("-e", TEST_EXTRAS)
     args = ["python", "-m", "pytest", "-q", "tests/core", "-k", "property", *session.posargs]
     session.run(*args, env={"HYPOTHESIS_PROFILE": "fuzz"})
 

@@ -1,0 +1,26 @@
+"""Fleet mode: one rate budget and one API key for every process and machine of an account.
+
+Never imported by ``import authmatech``; it needs the ``redis`` extra
+(``pip install 'authmatech[redis]'``: redis-py for the sync flavour, coredis for the async one,
+which runs under asyncio and trio). Redis (or Valkey) is the fleet's shared engine:
+
+* :class:`RedisRateBudget` / :class:`AsyncRedisRateBudget`: the account's request budget as one
+  GCRA schedule in Redis, decided atomically by a Lua script on the Redis server's clock; Redis
+  trouble degrades to a local share of the limit, never to a stopped application.
+
+See the docs page "Running a fleet".
+"""
+
+from ._async import AsyncRedisRateBudget
+from ._core import BudgetStats, OnRedisDown
+from ._keys import FleetKeys, hash_tag
+from ._sync import RedisRateBudget
+
+__all__ = [
+    "AsyncRedisRateBudget",
+    "BudgetStats",
+    "FleetKeys",
+    "OnRedisDown",
+    "RedisRateBudget",
+    "hash_tag",
+]

@@ -1,0 +1,156 @@
+"""The fleet's rate budget for :class:`authmatech.Client`, on Redis through redis-py."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import ConfigurationError
+from ._core import RedisBudgetBase, require
+from ._script import SCRIPT, SCRIPT_SHA
+
+__all__ = ["RedisRateBudget"]
+
+
+def _redis_module() -> Any:
+    return require("redis", "RedisRateBudget")
+
+
+class RedisRateBudget(RedisBudgetBase):
+    """One account's rate budget shared by every process and machine, on Redis.
+
+    A drop-in for :class:`authmatech.RateBudget` in :class:`authmatech.Client`
+    (``rate_budget=``): the same limits and safety margin, but the schedule lives in one Redis
+    key per client id and every decision is one atomic script on the Redis server's clock::
+
+        budget = RedisRateBudget("redis://redis:6379/0", client_id="...", limit=1000, per=60)
+        client = authmatech.Client(client_id="...", rate_budget=budget)
+
+    ``redis`` is a URL (the budget builds a client with ``redis_timeout`` as its socket
+    timeouts and no retries of its own) or a ``redis.Redis`` / ``redis.RedisCluster`` the
+    application built, which must have a ``socket_timeout``: an unbounded Redis call would
+    block the caller.
+
+    When Redis fails ``failures_to_open`` times in a row the circuit opens (one warning) and
+    ``on_redis_down`` decides: ``"local"`` (default) grants slots from a local budget of
+    ``local_share`` of the limit (give each process its share: ``1 / processes``); ``"wait"``
+    waits for Redis, within the call's deadline (the one case where :meth:`acquire` sleeps);
+    ``"fail"`` refuses the slot, so the call fails before sending. One caller every
+    ``probe_every`` seconds tries Redis again; the first answer closes the circuit.
+    """
+
+    __slots__ = ()
+
+    def _accept(self, redis: Any) -> Any:
+        return _connect(redis, self._core.redis_timeout)
+
+    def _default_sleep(self) -> Callable[[float], Any]:
+        return time.sleep
+
+    def close(self) -> None:
+        """Close the Redis connections the budget opened itself (from a URL); a client the
+        application passed stays the application's to close."""
+        if self._owns_redis:
+            self._redis.close()
+
+    def __enter__(self) -> RedisRateBudget:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def acquire(self, max_wait: float) -> float | None:
+        """Reserve one slot for one attempt: seconds to wait, or None (nothing reserved)."""
+        core = self._core
+        start = core.clock()
+        while True:
+            left = max_wait - (core.clock() - start)
+            if core.breaker.allow():
+                try:
+                    micros = self._run(core.acquire_args(max(left, 0.0)))
+                except self._errors() as error:
+                    core.redis_failed(error)
+                else:
+                    core.redis_ok()
+                    return core.granted(micros)
+            if core.policy == "local":
+                return core.local_acquire(max(left, 0.0))
+            if core.policy == "fail":
+                core.deny()
+                return None
+            pause = core.breaker.seconds_to_probe() or core.breaker.probe_every
+            if pause > left:
+                core.deny()
+                return None
+            self._sleep(pause)
+
+    def penalize(self, retry_after: float | None) -> None:
+        """A 429: push the fleet's schedule back (and the local share's)."""
+        core = self._core
+        core.penalized(retry_after)
+        if not core.breaker.allow():
+            return
+        try:
+            self._run(core.penalize_args(retry_after))
+        except self._errors() as error:
+            core.redis_failed(error)
+        else:
+            core.redis_ok()
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        return (_redis_module().RedisError, OSError)
+
+    def _run(self, args: list[str]) -> int:
+        redis = _redis_module()
+        key = self._core.keys.budget
+        try:
+            result = self._redis.evalsha(SCRIPT_SHA, 1, key, *args)
+        except redis.exceptions.NoScriptError:
+            self._redis.script_load(SCRIPT)
+            self._core.script_loaded()
+            result = self._redis.evalsha(SCRIPT_SHA, 1, key, *args)
+        return int(result)
+
+
+def _connect(redis: Any, timeout: float) -> Any:
+    module = _redis_module()
+    if isinstance(redis, str):
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        try:
+            return module.Redis.from_url(
+                redis,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                retry=Retry(NoBackoff(), 0),
+            )
+        except ValueError as error:
+            raise ConfigurationError(f"RedisRateBudget: bad Redis URL ({error})") from None
+    if not callable(getattr(redis, "evalsha", None)):
+        raise ConfigurationError(
+            "RedisRateBudget takes a Redis URL or a redis.Redis / redis.RedisCluster client, "
+            f"not {type(redis).__name__} (an asyncio or coredis client goes to "
+            "AsyncRedisRateBudget)"
+        )
+    if _is_async(redis):
+        raise ConfigurationError(
+            "this Redis client is asynchronous: use AsyncRedisRateBudget with AsyncClient"
+        )
+    pool = getattr(redis, "connection_pool", None)
+    kwargs = getattr(pool, "connection_kwargs", None)
+    if isinstance(kwargs, dict) and kwargs.get("socket_timeout") is None:
+        raise ConfigurationError(
+            "the redis.Redis client has no socket_timeout, so one Redis call could block the "
+            "application without end: build it with socket_timeout=0.25 (or pass a URL)"
+        )
+    return redis
+
+
+def _is_async(redis: Any) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(redis.evalsha) or type(redis).__module__.startswith(
+        ("coredis", "redis.asyncio")
+    )
