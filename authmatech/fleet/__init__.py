@@ -6,7 +6,10 @@ which runs under asyncio and trio). Redis (or Valkey) is the fleet's shared engi
 
 * :class:`RedisRateBudget` / :class:`AsyncRedisRateBudget`: the account's request budget as one
   GCRA schedule in Redis, decided atomically by a Lua script on the Redis server's clock; Redis
-  trouble degrades to a local share of the limit, never to a stopped application.
+  trouble degrades to a local share of the limit, never to a stopped application;
+* :class:`FleetKeyWatcher`: one key rotation at a time across the fleet (a lock with a fencing
+  token), and every worker on the new key soon after, through the application's secret store:
+  Redis carries only a version and the key's fingerprint, never the key.
 
 See the docs page "Running a fleet".
 """
@@ -14,13 +17,17 @@ See the docs page "Running a fleet".
 from ._async import AsyncRedisRateBudget
 from ._core import BudgetStats, OnRedisDown
 from ._keys import FleetKeys, hash_tag
+from ._rotation import FleetKeyStats, FleetKeyWatcher, RotationInFlightError
 from ._sync import RedisRateBudget
 
 __all__ = [
     "AsyncRedisRateBudget",
     "BudgetStats",
+    "FleetKeyStats",
+    "FleetKeyWatcher",
     "FleetKeys",
     "OnRedisDown",
     "RedisRateBudget",
+    "RotationInFlightError",
     "hash_tag",
 ]

@@ -1,0 +1,382 @@
+"""The fleet bench: K processes share one account, with and without the Redis budget.
+
+Starts a real ``redis-server`` and ``python -m authmatech sandbox serve`` with a short window
+(600 requests per 10 s by default) on loopback, then runs each scenario for ``--windows``
+windows with ``--processes`` OS processes (async workers, ``--in-flight`` calls in flight in
+all, each call a verify):
+
+* ``none``: no budget; each client backs off on its own (its default retries, ``Retry-After``);
+* ``shared``: one :class:`authmatech.fleet.AsyncRedisRateBudget` for the fleet;
+* ``outage``: the same, with ``redis-server`` killed for the second window and restarted;
+* ``rotation``: the same, with one fleet key rotation in the middle of the run.
+
+For each it reports the attempts sent, the 429s, the requests accepted in each window and the
+share of the limit they used, and the most accepted in any sliding window (the server's view)::
+
+    python bench/fleet.py                         # about 2 minutes on 2 cores
+    python bench/fleet.py --processes 2 --in-flight 8 --limit 40 --window 1 --windows 2
+    nox -s fleet
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from redis_server import RedisServer
+
+SCENARIOS = ("none", "shared", "outage", "rotation")
+NUMBER = "+962791234567"
+
+
+# ---------------------------------------------------------------------------- the sandbox
+
+
+class SandboxProcess:
+    """``python -m authmatech sandbox serve`` on a free port, its credentials read from the
+    banner it prints."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "authmatech", "sandbox", "serve", "--port", "0",
+                "--rate-limit", str(limit), "--rate-window", str(window),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )  # fmt: skip
+        banner: list[str] = []
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            banner.append(line)
+            if "encryptedMobileNumber" in line:
+                break
+        text = "".join(banner)
+
+        def grab(pattern: str) -> str:
+            found = re.search(pattern, text)
+            if not found:
+                self.stop()
+                raise RuntimeError(f"sandbox serve printed no {pattern!r}:\n{text}")
+            return found.group(1)
+
+        self.account = {
+            "base_url": grab(r"AUTHMATECH_BASE_URL=(\S+)"),
+            "client_id": grab(r"AUTHMATECH_CLIENT_ID=(\S+)"),
+            "api_key": grab(r"AUTHMATECH_API_KEY=(\S+)"),
+            "client_secret": grab(r"AUTHMATECH_CLIENT_SECRET=(\S+)"),
+            "proof": grab(r'"encryptedMobileNumber": "([^"]+)"'),
+        }
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait(5)
+        if self.process.stdout:
+            self.process.stdout.close()
+
+
+# ---------------------------------------------------------------------------- one worker
+
+
+class CountingTransport:
+    """Wraps the client's transport and records (send time, status) for every attempt."""
+
+    def __init__(self, inner: Any, events: list[tuple[float, int, str]]) -> None:
+        self._inner = inner
+        self._events = events
+
+    async def send(self, request: Any, timeout: Any) -> Any:
+        sent = time.time()
+        key = _header(request, "x-api-key")
+        try:
+            response = await self._inner.send(request, timeout)
+        except BaseException:
+            self._events.append((sent, 0, key))
+            raise
+        self._events.append((sent, response.status, key))
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _header(request: Any, name: str) -> str:
+    for key, value in request.headers:
+        if key.lower() == name:
+            return str(value)[-6:]
+    return ""
+
+
+def worker(options: dict[str, Any]) -> dict[str, Any]:
+    """One OS process: ``tasks`` concurrent verify loops from ``start`` until ``stop``."""
+    import anyio
+
+    return anyio.run(_worker, options)
+
+
+async def _worker(options: dict[str, Any]) -> dict[str, Any]:
+    import anyio
+    import coredis
+
+    import authmatech
+    from authmatech.fleet import AsyncRedisRateBudget, FleetKeyWatcher
+    from authmatech.transports import AsyncHttpxTransport
+
+    account = options["account"]
+    events: list[tuple[float, int, str]] = []
+    outcomes: dict[str, int] = {}
+    store = Path(options["store"])
+
+    def read_store() -> str:
+        return store.read_text().strip()
+
+    async with coredis.Redis.from_url(options["redis_url"]) as redis:
+        budget = None
+        if options["shared"]:
+            budget = AsyncRedisRateBudget(
+                redis,
+                client_id=account["client_id"],
+                limit=options["limit"],
+                per=options["window"],
+                local_share=1.0 / options["processes"],
+            )
+        watcher = FleetKeyWatcher(
+            redis, client_id=account["client_id"], provider=read_store, check_every=0.1
+        )
+
+        def on_rotated(key: authmatech.Secret) -> None:
+            store.write_text(key.reveal())  # the "secret store": written first
+
+        client = authmatech.AsyncClient(
+            client_id=account["client_id"],
+            api_key=watcher.api_key,
+            client_secret=account["client_secret"],
+            base_url=account["base_url"],
+            transport=CountingTransport(AsyncHttpxTransport(), events),
+            rate_budget=budget,
+            on_api_key_rotated=watcher.on_api_key_rotated(on_rotated),
+            timeout=30.0,
+        )
+        stop = options["stop"]
+
+        async def loop() -> None:
+            while time.time() < stop:
+                try:
+                    await client.verify(NUMBER, account["proof"], operator_id="ZAIN_JO")
+                    outcome = "ok"
+                except authmatech.AuthmatechError as error:
+                    outcome = type(error).__name__
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+
+        async def rotate_at(when: float) -> None:
+            await anyio.sleep(max(0.0, when - time.time()))
+            result = await watcher.rotate(client)
+            options["rotated"] = result
+
+        rotated: dict[str, Any] = {}
+        async with client:
+            await anyio.sleep(max(0.0, options["start"] - time.time()))
+            async with anyio.create_task_group() as group:
+                for _ in range(options["tasks"]):
+                    group.start_soon(loop)
+                if options.get("rotate_at"):
+                    group.start_soon(rotate_at, options["rotate_at"])
+        if "rotated" in options:
+            rotated = {"answered_at": options["rotated"].answered_at}
+        return {
+            "events": events,
+            "outcomes": outcomes,
+            "stats": _attrs_dict(budget.stats()) if budget else {},
+            "rotated": rotated,
+            "switched_at": watcher.switched_at,
+            "key_stats": _attrs_dict(watcher.stats()),
+        }
+
+
+def _attrs_dict(value: Any) -> dict[str, Any]:
+    import attrs
+
+    return attrs.asdict(value)
+
+
+# ---------------------------------------------------------------------------- a scenario
+
+
+def run_scenario(
+    scenario: str,
+    *,
+    processes: int,
+    in_flight: int,
+    limit: int,
+    window: float,
+    windows: int,
+) -> dict[str, Any]:
+    """Run one scenario on fresh servers; returns its row."""
+    with RedisServer() as redis:
+        sandbox = SandboxProcess(limit, window)
+        store = Path(os.environ.get("TMPDIR", "/tmp")) / f"fleet-store-{os.getpid()}"
+        store.write_text(sandbox.account["api_key"])
+        try:
+            start = time.time() + 1.5 + 0.3 * processes
+            stop = start + windows * window
+            tasks = [in_flight // processes + (i < in_flight % processes) for i in range(processes)]
+            jobs = [
+                {
+                    "account": sandbox.account,
+                    "redis_url": redis.url,
+                    "shared": scenario != "none",
+                    "limit": limit,
+                    "window": window,
+                    "processes": processes,
+                    "tasks": tasks[i],
+                    "start": start,
+                    "stop": stop,
+                    "store": str(store),
+                    "rotate_at": start + windows * window / 2
+                    if scenario == "rotation" and i == 0
+                    else None,
+                }
+                for i in range(processes)
+            ]
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(processes, mp_context=context) as pool:
+                futures = [pool.submit(worker, job) for job in jobs]
+                if scenario == "outage":
+                    time.sleep(max(0.0, start + window - time.time()))
+                    redis.kill()
+                    time.sleep(max(0.0, start + 2 * window - time.time()))
+                    redis.start()
+                results = [future.result() for future in futures]
+        finally:
+            sandbox.stop()
+            store.unlink(missing_ok=True)
+    return summarize(scenario, results, start=start, window=window, windows=windows, limit=limit)
+
+
+def summarize(
+    scenario: str,
+    results: Sequence[dict[str, Any]],
+    *,
+    start: float,
+    window: float,
+    windows: int,
+    limit: int,
+) -> dict[str, Any]:
+    events = sorted(event for result in results for event in result["events"])
+    accepted_times = [sent for sent, status, _ in events if status == 200]
+    per_window = [
+        sum(1 for sent in accepted_times if start + i * window <= sent < start + (i + 1) * window)
+        for i in range(windows)
+    ]
+    # The server counts a sliding window: the most accepted in any `window` seconds.
+    busiest = 0
+    for index, sent in enumerate(accepted_times):
+        busiest = max(busiest, bisect.bisect_left(accepted_times, sent + window) - index)
+    outcomes: dict[str, int] = {}
+    for result in results:
+        for name, count in result["outcomes"].items():
+            outcomes[name] = outcomes.get(name, 0) + count
+    stats: dict[str, float] = {}
+    for result in results:
+        for name, value in result["stats"].items():
+            stats[name] = stats.get(name, 0) + value
+    row: dict[str, Any] = {
+        "scenario": scenario,
+        "sent": len(events),
+        "status_429": sum(1 for _, status, _ in events if status == 429),
+        "status_401": sum(1 for _, status, _ in events if status == 401),
+        "accepted_per_window": per_window,
+        "used_per_window": [round(count / limit, 3) for count in per_window],
+        "busiest_window": busiest,
+        "calls": outcomes,
+        "budget": stats,
+    }
+    rotated = [r["rotated"] for r in results if r["rotated"]]
+    if rotated:
+        answered = rotated[0]["answered_at"]
+        switched = [r["switched_at"] for r in results]
+        row["rotation"] = {
+            "converge_s": round(max(s for s in switched if s) - answered, 3)
+            if all(switched)
+            else None,
+            "workers_switched": sum(1 for s in switched if s),
+            "status_401_after": sum(
+                1 for sent, status, _ in events if status == 401 and sent >= answered
+            ),
+            "key_stats": [r["key_stats"] for r in results],
+        }
+    return row
+
+
+def format_table(rows: Sequence[dict[str, Any]], limit: int, window: float) -> str:
+    lines = [
+        f"limit {limit} per {window:g} s; accepted per window (share of the limit used)",
+        f"{'scenario':<10} {'sent':>7} {'429s':>6} {'401s':>5}  accepted per window"
+        "                 busiest",
+    ]
+    for row in rows:
+        windows = "  ".join(
+            f"{count} ({used:.0%})"
+            for count, used in zip(row["accepted_per_window"], row["used_per_window"], strict=True)
+        )
+        lines.append(
+            f"{row['scenario']:<10} {row['sent']:>7} {row['status_429']:>6} "
+            f"{row['status_401']:>5}  {windows:<36} {row['busiest_window']}"
+        )
+        if "rotation" in row:
+            rotation = row["rotation"]
+            lines.append(
+                f"{'':<10} rotation: every worker on the new key {rotation['converge_s']} s "
+                f"after the answer ({rotation['workers_switched']} workers), "
+                f"{rotation['status_401_after']} 401s meanwhile"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--in-flight", type=int, default=200)
+    parser.add_argument("--limit", type=int, default=600)
+    parser.add_argument("--window", type=float, default=10.0)
+    parser.add_argument("--windows", type=int, default=3)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    rows = []
+    for scenario in args.scenarios.split(","):
+        if scenario not in SCENARIOS:
+            parser.error(f"unknown scenario {scenario!r} (one of {', '.join(SCENARIOS)})")
+        rows.append(
+            run_scenario(
+                scenario,
+                processes=args.processes,
+                in_flight=args.in_flight,
+                limit=args.limit,
+                window=args.window,
+                windows=args.windows,
+            )
+        )
+    print(format_table(rows, args.limit, args.window))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
