@@ -114,6 +114,17 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def fleet(session: nox.Session) -> None:
+    """K processes on one account against ``sandbox serve`` and a real redis-server, with and
+    without the shared budget, a Redis outage and a fleet key rotation (see docs/fleet.md).
+
+    ``nox -s fleet -- --processes 2 --in-flight 8 --limit 40 --window 1`` for a short run.
+    """
+    session.install("-e", ".[redis]")
+    session.run("python", "bench/fleet.py", *session.posargs)
+
+
+@nox.session
 def ladder(session: nox.Session) -> None:
     """Where the library's time goes, one layer at a time (see bench/README.md).
 

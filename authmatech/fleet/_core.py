@@ -281,7 +281,7 @@ class RedisBudgetBase:
         penalty: float = 1.0,
         local_share: float = 0.1,
         on_redis_down: str = "local",
-        redis_timeout: float = 0.25,
+        redis_timeout: float = 0.5,
         failures_to_open: int = 3,
         probe_every: float = 1.0,
         key_prefix: str = "authmatech",

@@ -100,7 +100,7 @@ class FleetKeyWatcher:
         lock_ttl: float = 60.0,
         stale_retries: int = 6,
         stale_backoff: float = 0.05,
-        redis_timeout: float = 0.25,
+        redis_timeout: float = 0.5,
         key_prefix: str = "authmatech",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -143,7 +143,7 @@ def _connect(redis: Any, timeout: float) -> Any:
     if isinstance(kwargs, dict) and kwargs.get("socket_timeout") is None:
         raise ConfigurationError(
             "the redis.Redis client has no socket_timeout, so one Redis call could block the "
-            "application without end: build it with socket_timeout=0.25 (or pass a URL)"
+            "application without end: build it with socket_timeout=0.5 (or pass a URL)"
         )
     return redis
 
