@@ -14,10 +14,10 @@ from typing import Any, Literal, cast
 
 import attrs
 
-from .._budget import RateBudget
 from ..errors import ConfigurationError
 from ._breaker import CircuitBreaker
 from ._keys import FleetKeys
+from ._local import LocalShare
 from ._script import ACQUIRE, PENALIZE, script_args
 
 __all__ = ["BudgetStats", "FleetBudgetCore", "OnRedisDown", "RedisBudgetBase", "require"]
@@ -142,10 +142,9 @@ class FleetBudgetCore:
         if not isinstance(key_prefix, str) or not key_prefix or "{" in key_prefix:
             raise ConfigurationError("key_prefix must be a non-empty str without '{' or '}'")
         clock = clock or time.monotonic
-        # RateBudget validates the limits and derives the numbers; the fleet shares them.
-        self.shared = RateBudget(limit, per, margin=margin, burst=burst, penalty=penalty)
+        self.shared = LocalShare(limit, per, margin=margin, burst=burst, penalty=penalty)
         local_limit = max(1, math.floor(limit * local_share))
-        self.local = RateBudget(
+        self.local = LocalShare(
             local_limit,
             per,
             margin=margin if local_limit > 1 else 0.0,
@@ -153,7 +152,7 @@ class FleetBudgetCore:
             clock=clock,
         )
         self.interval = self.shared.interval
-        self.tolerance = (self.shared.burst - 1) * self.interval
+        self.tolerance = self.shared.tolerance
         self.penalty = penalty
         self.policy = cast(OnRedisDown, on_redis_down)
         self.keys = FleetKeys.of(client_id, key_prefix)
@@ -260,7 +259,7 @@ class FleetBudgetCore:
         """In a forked child: fresh locks (a parent's thread may have held one at the fork)."""
         self.counters.renew_lock()
         self.breaker = CircuitBreaker(self.breaker.threshold, self.breaker.probe_every, self.clock)
-        self.local.after_fork()
+        self.local.renew_lock()
 
 
 class RedisBudgetBase:

@@ -158,22 +158,33 @@ async def test_a_stale_secret_store_is_read_again_with_backoff(
 async def test_two_rotators_racing_rotate_once(redis_server: RedisServer) -> None:
     async with fleet_on(redis_server) as fleet:
         first, second = fleet.watcher(), fleet.watcher()
-        outcomes: list[Any] = []
+        in_flight, release = anyio.Event(), anyio.Event()
 
-        async def rotate(watcher: FleetKeyWatcher) -> None:
-            try:
-                outcomes.append(await watcher.rotate(fleet.client(watcher)))
-            except RotationInFlightError as error:
-                outcomes.append(error)
+        async def held_store(key: authmatech.Secret) -> None:
+            fleet.store.write(key)
+            in_flight.set()
+            await release.wait()  # the first rotation is still in flight
 
+        first_client = authmatech.AsyncClient(
+            client_id=fleet.account.client_id,
+            api_key=first.api_key,
+            client_secret=fleet.account.client_secret,
+            http_client=fleet.sandbox.async_http_client(),
+            on_api_key_rotated=first.on_api_key_rotated(held_store),
+        )
+        fleet._clients.append(first_client)
         async with anyio.create_task_group() as group:
-            group.start_soon(rotate, first)
-            group.start_soon(rotate, second)
-        errors = [o for o in outcomes if isinstance(o, RotationInFlightError)]
-        assert len(errors) == 1
+            group.start_soon(first.rotate, first_client)
+            await in_flight.wait()
+            with pytest.raises(RotationInFlightError, match="another worker"):
+                await second.rotate(fleet.client(second))
+            release.set()
         current = fleet.sandbox.api_key_fingerprint(fleet.account.client_id)
         assert current == authmatech.Secret(fleet.store.value).fingerprint
-        assert first.version + second.version == 1
+        assert (first.version, second.version) == (1, 0)
+        # Once the first is done, the lock is free again.
+        await second.rotate(fleet.client(second))
+        assert second.version > first.version  # tokens: the refused attempt took one too
 
 
 async def test_a_rotator_whose_lock_expired_cannot_publish_an_older_version(
