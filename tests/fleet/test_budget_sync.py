@@ -288,3 +288,15 @@ def test_bad_configuration_is_refused_with_clear_errors(
         RedisRateBudget(object(), client_id="x")
     with RedisRateBudget(redis_server.url, client_id="x") as budget:
         assert "usable=980" in repr(budget)
+
+
+def test_import_authmatech_never_imports_the_fleet() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, authmatech; "
+        "print([m for m in ('authmatech.fleet', 'redis', 'coredis') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
