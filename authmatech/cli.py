@@ -102,8 +102,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve a fresh sandbox over HTTP/1.1 on a loopback address and print "
         "credentials and ready-to-paste curl commands. Ctrl-C stops it.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1); a non-loopback one needs "
+        "--allow-non-loopback",
+    )
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    serve.add_argument(
+        "--allow-non-loopback",
+        action="store_true",
+        help="allow a --host other machines can reach (e.g. 0.0.0.0 in a container): the "
+        "sandbox has no TLS and anyone who reaches it can use its credentials",
+    )
     return parser
 
 
@@ -238,11 +249,11 @@ def _show_unusable_answer(error: KeyResponseError, client: Client, out: TextIO) 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:
     import anyio
 
-    from .sandbox import Sandbox, serve
-    from .sandbox._server import check_host
+    from .sandbox import Sandbox
+    from .sandbox._server import bound_port, check_host, open_listener, serve_on
 
     try:
-        check_host(args.host)
+        check_host(args.host, args.allow_non_loopback, how="pass --allow-non-loopback")
     except ValueError as error:
         raise ConfigurationError(str(error)) from None
     if not 0 <= args.port <= 65535:
@@ -252,19 +263,31 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
     proof = sandbox.device_proof("+962791234567")
 
     async def run() -> None:
-        async with anyio.create_task_group() as group:
-            try:
-                port = await group.start(serve, sandbox, args.host, args.port)
-            except OSError as error:
-                raise ConfigurationError(
-                    f"cannot listen on {args.host}:{args.port} ({error.strerror}); "
-                    "pick another --port"
-                ) from None
+        # Bound outside any task group, so a busy port is one OSError, not an ExceptionGroup.
+        try:
+            listener = await open_listener(
+                args.host, args.port, allow_non_loopback=args.allow_non_loopback
+            )
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot listen on {args.host}:{args.port} "
+                f"({error.strerror or error}); pick another --port"
+            ) from None
+        async with listener:
+            port = bound_port(listener)
             host = f"[{args.host}]" if ":" in args.host else args.host
+            if args.allow_non_loopback:
+                print(
+                    f"authmatech: warning: the sandbox is reachable from the network on "
+                    f"{args.host}:{port}, without TLS; anyone who reaches it can use the "
+                    "credentials below. Stop it when you are done.",
+                    file=sys.stderr,
+                )
             out.write(
                 _serve_banner(f"http://{host}:{port}", account, proof.encrypted_mobile_number)
             )
             out.flush()
+            await serve_on(sandbox, listener)
 
     try:
         anyio.run(run)

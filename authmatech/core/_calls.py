@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import cattrs
 
@@ -15,6 +16,7 @@ from .. import models
 from .._convert import converter, to_wire
 from ..errors import RequestValidationError
 from ..models import ServiceType
+from . import _limits
 from ._operations import OPERATIONS
 from ._request import Call
 from ._validate import (
@@ -127,12 +129,14 @@ def verify(
         "encryptedMobileNumber": check_text(encrypted_mobile_number, "encrypted_mobile_number"),
     }
     if operator_id is not None:
-        body["operatorId"] = check_text(operator_id, "operator_id", max_length=128)
+        body["operatorId"] = check_text(operator_id, "operator_id", max_length=_limits.ID_MAX)
     service = check_service_type(service_type)
     if service is not None:
         body["serviceType"] = service
     if sdk_session_id is not None:
-        body["sdkSessionId"] = check_text(sdk_session_id, "sdk_session_id", max_length=256)
+        body["sdkSessionId"] = check_text(
+            sdk_session_id, "sdk_session_id", max_length=_limits.ID_MAX
+        )
     return Call(operation=OPERATIONS["verify"], query=_mask_query(mask_mobile), body=body)
 
 
@@ -168,8 +172,10 @@ def register_sdk_session(
     Normally the device SDK makes this call; it is here for advanced and server-side flows.
     """
     request = models.SdkSessionRequest(
-        sdk_session_id=check_optional_text(sdk_session_id, "sdk_session_id", max_length=256),
-        mno_id=check_optional_text(mno_id, "mno_id", max_length=128),
+        sdk_session_id=check_optional_text(
+            sdk_session_id, "sdk_session_id", max_length=_limits.ID_MAX
+        ),
+        mno_id=check_optional_text(mno_id, "mno_id", max_length=_limits.ID_MAX),
         authmatech_code_present=(
             None
             if authmatech_code_present is None
@@ -203,7 +209,14 @@ def _signals(signals: object) -> dict[str, Any]:
             ) from None
     parsed = check_instance(signals, models.Signals, "signals")
     check_e164(parsed.mobile_number, "signals.mobile_number")
-    return _checked_wire(parsed, "signals")
+    wire = _checked_wire(parsed, "signals")
+    for name, limit in (
+        ("metadata_id", _limits.METADATA_ID_MAX),
+        ("session_id", _limits.SESSION_ID_MAX),
+        ("sdk_session_id", _limits.ID_MAX),
+    ):
+        check_optional_text(getattr(parsed, name), f"signals.{name}", max_length=limit)
+    return wire
 
 
 def _checked_wire(model: object, name: str) -> dict[str, Any]:
@@ -218,7 +231,20 @@ def _checked_wire(model: object, name: str) -> dict[str, Any]:
         ) from None
     except (cattrs.BaseValidationError, TypeError, ValueError, AttributeError) as exc:
         raise RequestValidationError(f"{name} has a field of the wrong type: {_why(exc)}") from None
+    _check_text_lengths(wire, name, depth=2)
     return wire
+
+
+def _check_text_lengths(wire: Mapping[str, Any], name: str, *, depth: int) -> None:
+    """Every string of a model's JSON object, and of the objects in it (``depth`` levels, as
+    deep as the models go), within the limit the API applies to string fields."""
+    for key, value in wire.items():
+        if isinstance(value, str) and len(value) > _limits.TEXT_MAX:
+            raise RequestValidationError(
+                f"{name}.{key} is {len(value)} characters long; the limit is {_limits.TEXT_MAX}"
+            )
+        if isinstance(value, Mapping) and depth > 1:
+            _check_text_lengths(value, f"{name}.{key}", depth=depth - 1)
 
 
 def trust_score(signals: models.Signals | Mapping[str, Any]) -> Call[models.TrustScore]:
@@ -335,8 +361,8 @@ def stuck_plus_backfill(body: Mapping[str, Any] | None = None) -> Call[models.Ap
 def connect_start_import(job_id: str, field_mappings: Mapping[str, Any]) -> Call[models.ApiResult]:
     """``POST /v1/api/me/connect/import/start``: apply field mappings to an uploaded job."""
     body = {
-        "jobId": check_text(job_id, "job_id", max_length=256),
-        "fieldMappings": dict(check_mapping(field_mappings, "field_mappings")),
+        "jobId": check_text(job_id, "job_id", max_length=_limits.ID_MAX),
+        "fieldMappings": _field_mappings(field_mappings, "field_mappings"),
     }
     return _call("field_mappings", "connect.start_import", body=body)
 
@@ -346,14 +372,64 @@ def connect_create_integration(
 ) -> Call[models.ApiResult]:
     """``POST /v1/api/me/connect/integrations``: deliver matches to your CRM endpoint."""
     item = check_instance(integration, models.ConnectIntegration, "integration")
-    check_text(item.display_name, "integration.display_name", max_length=100)
-    check_text(item.integration_type, "integration.integration_type", max_length=100)
+    check_text(item.display_name, "integration.display_name", max_length=_limits.DISPLAY_NAME_MAX)
+    check_text(
+        item.integration_type,
+        "integration.integration_type",
+        max_length=_limits.INTEGRATION_TYPE_MAX,
+    )
+    _endpoint_url(item.endpoint_url)
+    check_optional_text(
+        item.http_method, "integration.http_method", max_length=_limits.HTTP_METHOD_MAX
+    )
+    check_optional_text(
+        item.trigger_event, "integration.trigger_event", max_length=_limits.TRIGGER_EVENT_MAX
+    )
+    if item.api_key is not None:
+        check_text(item.api_key.reveal(), "integration.api_key", max_length=_limits.API_KEY_MAX)
+    if item.field_mappings is not None:
+        _field_mappings(item.field_mappings, "integration.field_mappings")
+    low, high = _limits.BATCH_SIZE_MIN, _limits.BATCH_SIZE_MAX
     if item.batch_size is not None and (
         isinstance(item.batch_size, bool)
         or not isinstance(item.batch_size, int)
-        or not 1 <= item.batch_size <= 2**31 - 1
+        or not low <= item.batch_size <= high
     ):
-        raise RequestValidationError("integration.batch_size must be a positive int")
+        raise RequestValidationError(
+            f"integration.batch_size must be an int from {low} to {high:,}"
+        )
     return _call(
         "integration", "connect.create_integration", body=_checked_wire(item, "integration")
     )
+
+
+def _field_mappings(value: object, name: str) -> dict[str, str]:
+    """A flat mapping of field name to field name (str to str), as the API takes it."""
+    mappings = check_mapping(value, name)
+    for source, target in mappings.items():
+        if not isinstance(target, str):
+            raise RequestValidationError(
+                f"{name} must map field names to field names (str to str); "
+                f"{source!r} maps to a {type(target).__name__}"
+            )
+        for text in (source, target):
+            if len(text) > _limits.TEXT_MAX:
+                raise RequestValidationError(
+                    f"{name} has a {len(text)}-character field name; the limit is "
+                    f"{_limits.TEXT_MAX}"
+                )
+            check_unicode(text, name)
+    return dict(mappings)
+
+
+def _endpoint_url(value: object) -> None:
+    """An absolute http(s) URL with a host (``integration.endpoint_url``)."""
+    if value is None:
+        return
+    url = check_text(value, "integration.endpoint_url", max_length=_limits.ENDPOINT_URL_MAX)
+    parts = urlsplit(url)
+    if parts.scheme not in _limits.ENDPOINT_URL_SCHEMES or not parts.netloc:
+        raise RequestValidationError(
+            "integration.endpoint_url must be an absolute http:// or https:// URL with a host, "
+            "e.g. 'https://crm.example.com/hooks/authmatech'"
+        )

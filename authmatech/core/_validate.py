@@ -5,12 +5,12 @@ Messages say what was wrong and how to fix it; a phone number is echoed only mas
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from ..errors import RequestValidationError
 from ..models import ServiceType
+from . import _limits
 from ._redact import mask_phone
 
 __all__ = [
@@ -27,10 +27,10 @@ __all__ = [
 
 T = TypeVar("T")
 
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-_SERVICE_TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+E164 = _limits.E164
+_SERVICE_TYPE = _limits.SERVICE_TYPE_PATTERN
 _KNOWN_SERVICE_TYPES = {member.value: member for member in ServiceType}
-MAX_TEXT = 65_536
+MAX_TEXT = _limits.TEXT_MAX
 
 
 def check_e164(value: object, name: str = "mobile_number") -> str:
@@ -82,7 +82,7 @@ def check_optional_text(value: object, name: str, *, max_length: int = MAX_TEXT)
 
 def check_identifier(value: object, name: str) -> str:
     """A path segment such as a transaction or session id: non-blank, no '/' or whitespace."""
-    text = check_text(value, name, max_length=256)
+    text = check_text(value, name, max_length=_limits.PATH_ID_MAX)
     if "/" in text or any(char.isspace() or not char.isprintable() for char in text):
         raise RequestValidationError(
             f"{name} must not contain '/', whitespace or control characters"

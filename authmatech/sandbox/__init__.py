@@ -15,11 +15,12 @@
 >>> response.json()["data"]
 {'validNumber': True}
 
-The emulator is a server: it shares no code with the client, so a client bug cannot hide
-behind it. Its core is sans-IO (:meth:`Sandbox.handle`); adapters serve it as an httpx
-transport (sync and async), an ASGI app, or a real loopback HTTP server
-(:class:`ServerThread`, :func:`serve`). The rules it follows, where the contract is silent,
-are documented in the private modules: ``_auth`` (401s), ``_router`` (404/405), ``_verify``,
+The emulator is a server: it shares no code with the client, so a client bug cannot hide behind
+it, except the table of input limits both apply (``core/_limits.py``, data only: each side
+checks with code of its own). Its core is sans-IO (:meth:`Sandbox.handle`); adapters serve it
+as an httpx transport (sync and async), an ASGI app, or a real loopback HTTP server
+(:class:`ServerThread`, :func:`serve`). The rules it follows, where the contract is silent, are
+documented in the private modules: ``_auth`` (401s), ``_router`` (404/405), ``_verify``,
 ``_intel`` (Trust/Shield/Detect), ``_account`` (key rotation), ``_stuck``, ``_connect``,
 ``_faults`` and ``_ratelimit``.
 """
@@ -36,7 +37,7 @@ from ._products import (
     VERIFY_N_PLUS,
 )
 from ._sandbox import MAX_BODY_BYTES, Sandbox
-from ._server import ServerThread, serve
+from ._server import ServerLimits, ServerThread, serve
 from ._values import (
     DeviceProof,
     Fault,
@@ -67,6 +68,7 @@ __all__ = [
     "SandboxReply",
     "SandboxRequest",
     "SeenRequest",
+    "ServerLimits",
     "ServerThread",
     "serve",
 ]

@@ -8,16 +8,16 @@ that is missing, is a 400 naming the field (never echoing its value).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from ..core import _limits
 from ._envelope import ApiError
 
 __all__ = ["E164", "Fields", "check_mobile_number", "mask_number", "parse_body", "parse_flag"]
 
 #: The E.164 shape the contract documents: ``+``, a non-zero digit, 6 to 14 more digits.
-E164 = re.compile(r"\+[1-9]\d{6,14}")
+E164 = _limits.E164
 
 _FLAG_VALUES: Mapping[str, bool] = MappingProxyType({
     "true": True, "1": True, "yes": True, "on": True,
@@ -46,6 +46,8 @@ def parse_body(body: bytes, content_type: str | None, *, required: bool) -> Fiel
         document = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError):
         raise _bad("Malformed JSON request body.") from None
+    except RecursionError:
+        raise _bad("JSON request body is nested too deeply.") from None
     if not isinstance(document, dict):
         raise _bad("Request body must be a JSON object.")
     return Fields(document)
@@ -89,7 +91,9 @@ class Fields:
     def _get(self, key: str) -> object:
         return self._document.get(key)
 
-    def optional_str(self, key: str, *, min_length: int = 0, max_length: int = 4096) -> str | None:
+    def optional_str(
+        self, key: str, *, min_length: int = 0, max_length: int = _limits.TEXT_MAX
+    ) -> str | None:
         value = self._get(key)
         if value is None:
             return None
@@ -101,7 +105,9 @@ class Fields:
             )
         return value
 
-    def required_str(self, key: str, *, min_length: int = 1, max_length: int = 4096) -> str:
+    def required_str(
+        self, key: str, *, min_length: int = 1, max_length: int = _limits.TEXT_MAX
+    ) -> str:
         value = self.optional_str(key, min_length=min_length, max_length=max_length)
         if value is None:
             raise _bad(f"{self._name(key)} is required.")

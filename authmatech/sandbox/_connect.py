@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ..core import _limits
 from ._body import Fields
 from ._call import Call, Ok
 from ._envelope import ApiError
@@ -29,6 +30,9 @@ def _mappings(body: Fields) -> dict[str, str]:
     for source, target in mappings.items():  # pyright: ignore[reportUnknownVariableType]
         if not isinstance(source, str) or not isinstance(target, str):
             raise ApiError(400, "fieldMappings must map field names to field names.")
+        if max(len(source), len(target)) > _limits.TEXT_MAX:
+            limit = _limits.TEXT_MAX
+            raise ApiError(400, f"fieldMappings names must be at most {limit} characters.")
         result[source] = target
     return result
 
@@ -37,7 +41,7 @@ def start_import(call: Call) -> Ok:
     """``POST /v1/api/me/connect/import/start``."""
     call.require_product(CONNECT)
     body = call.body()
-    job_id = body.required_str("jobId", max_length=128)
+    job_id = body.required_str("jobId", max_length=_limits.ID_MAX)
     mappings = _mappings(body)
     call.account.imports.append({"jobId": job_id, "startedAt": call.now})
     return Ok(
@@ -49,18 +53,24 @@ def create_integration(call: Call) -> Ok:
     """``POST /v1/api/me/connect/integrations``."""
     call.require_product(CONNECT)
     body = call.body()
-    display_name = body.required_str("displayName", min_length=1, max_length=100)
-    integration_type = body.required_str("integrationType", min_length=1, max_length=100)
-    endpoint_url = body.optional_str("endpointUrl", max_length=2048)
+    display_name = body.required_str(
+        "displayName", min_length=1, max_length=_limits.DISPLAY_NAME_MAX
+    )
+    integration_type = body.required_str(
+        "integrationType", min_length=1, max_length=_limits.INTEGRATION_TYPE_MAX
+    )
+    endpoint_url = body.optional_str("endpointUrl", max_length=_limits.ENDPOINT_URL_MAX)
     if endpoint_url is not None:
         parts = urlsplit(endpoint_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if parts.scheme not in _limits.ENDPOINT_URL_SCHEMES or not parts.netloc:
             raise ApiError(400, "endpointUrl must be an http or https URL.")
-    http_method = body.optional_str("httpMethod", max_length=16)
-    api_key = body.optional_str("apiKey", max_length=4096)
-    trigger_event = body.optional_str("triggerEvent", max_length=100)
+    http_method = body.optional_str("httpMethod", max_length=_limits.HTTP_METHOD_MAX)
+    api_key = body.optional_str("apiKey", max_length=_limits.API_KEY_MAX)
+    trigger_event = body.optional_str("triggerEvent", max_length=_limits.TRIGGER_EVENT_MAX)
     mappings = _mappings(body) if body.raw().get("fieldMappings") is not None else None
-    batch_size = body.optional_int("batchSize", minimum=1, maximum=10_000)
+    batch_size = body.optional_int(
+        "batchSize", minimum=_limits.BATCH_SIZE_MIN, maximum=_limits.BATCH_SIZE_MAX
+    )
     matched_only = body.optional_bool("matchedOnly")
     integration: dict[str, object] = {
         "integrationId": call.world.ids.uuid(),

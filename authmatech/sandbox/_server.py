@@ -10,6 +10,12 @@ need a real socket. Keep-alive, bounded requests (16 KiB of headers,
   are sent, then the connection is closed;
 * ``delay``: the answer is sent that many seconds late.
 
+It keeps serving whatever clients do: a request head must arrive within ``header_timeout`` and
+its body within ``body_timeout`` (a trickled request gets ``408`` and the connection closes);
+past ``max_connections`` (below the process's file-descriptor limit) new connections are
+answered ``503`` and closed; and running out of file descriptors anyway (``EMFILE``) pauses
+accepting for a moment instead of ending the server.
+
 Only loopback hosts are served unless ``allow_non_loopback=True``: the sandbox has no TLS and
 its credentials are test credentials, but nothing else on the network should reach it.
 """
@@ -17,6 +23,7 @@ its credentials are test credentials, but nothing else on the network should rea
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import ipaddress
 import logging
@@ -31,6 +38,7 @@ from urllib.parse import parse_qsl, unquote
 import anyio
 import anyio.abc
 import anyio.from_thread
+import attrs
 import h11
 from anyio.abc import SocketAttribute
 
@@ -38,11 +46,20 @@ from ._envelope import failure_body
 from ._sandbox import MAX_BODY_BYTES, Sandbox
 from ._values import SandboxReply, SandboxRequest
 
-__all__ = ["ServerThread", "check_host", "serve"]
+__all__ = ["ServerLimits", "ServerThread", "check_host", "open_listener", "serve"]
 
 MAX_HEADER_BYTES = 16 * 1024
 #: A keep-alive connection idle this long is closed.
 IDLE_TIMEOUT = 60.0
+#: Out of file descriptors, accepting pauses this long at first, doubling up to the maximum.
+ACCEPT_BACKOFF = 0.05
+ACCEPT_BACKOFF_MAX = 1.0
+#: ``accept`` errors that mean "no resources right now", not "the listener is broken".
+_RESOURCE_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM")
+    if hasattr(errno, name)
+)
 _CHUNK = 64 * 1024
 #: After refusing a request, unread input is drained for this long (and up to this much).
 LINGER_SECONDS = 1.0
@@ -56,8 +73,53 @@ _QUIET = (
 )
 
 
-def check_host(host: str, allow_non_loopback: bool = False) -> None:
-    """Raise ``ValueError`` unless ``host`` is loopback (or non-loopback is allowed)."""
+def _descriptor_limit() -> int | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def default_max_connections() -> int:
+    """Connections served at once: 1,000, or fewer to stay clear of the process's
+    file-descriptor limit (a quarter of it, at most 64, is kept for everything else)."""
+    limit = _descriptor_limit()
+    if limit is None:
+        return 1000
+    return max(1, min(1000, limit - min(64, limit // 4)))
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class ServerLimits:
+    """How long and how many: what keeps one client from holding the server.
+
+    ``header_timeout``: seconds from a request's first byte to the end of its head;
+    ``body_timeout``: seconds for its whole body; ``idle_timeout``: seconds a kept-alive
+    connection may wait for its next request; ``max_connections``: connections served at once
+    (more are answered ``503`` and closed).
+    """
+
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    idle_timeout: float = IDLE_TIMEOUT
+    max_connections: int = attrs.field(factory=default_max_connections)
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("header_timeout", "body_timeout", "idle_timeout"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0 < value < 86_400):
+                raise ValueError(f"{name} must be a number of seconds above 0 and below 86400")
+        if not (isinstance(self.max_connections, int) and self.max_connections >= 1):
+            raise ValueError("max_connections must be an int of at least 1")
+
+
+def check_host(
+    host: str, allow_non_loopback: bool = False, *, how: str = "pass allow_non_loopback=True"
+) -> None:
+    """Raise ``ValueError`` unless ``host`` is loopback (or non-loopback is allowed); ``how``
+    tells the caller how to allow it."""
     if allow_non_loopback or host == "localhost":
         return
     try:
@@ -67,8 +129,21 @@ def check_host(host: str, allow_non_loopback: bool = False) -> None:
     if not loopback:
         raise ValueError(
             f"refusing to serve the sandbox on {host!r}: use a loopback address such as "
-            "127.0.0.1, or pass allow_non_loopback=True"
+            f"127.0.0.1, or {how} to expose it to the network"
         )
+
+
+async def open_listener(
+    host: str = "127.0.0.1", port: int = 8080, *, allow_non_loopback: bool = False
+) -> anyio.abc.Listener[anyio.abc.SocketStream]:
+    """Bind the server's socket(s) (``OSError`` if the port is taken), for :func:`serve_on`."""
+    check_host(host, allow_non_loopback)
+    return await anyio.create_tcp_listener(local_host=host, local_port=port)
+
+
+def bound_port(listener: anyio.abc.Listener[anyio.abc.SocketStream]) -> int:
+    """The port ``listener`` (from :func:`open_listener`) is bound to."""
+    return int(listener.extra(SocketAttribute.local_port))
 
 
 async def serve(
@@ -77,34 +152,110 @@ async def serve(
     port: int = 8080,
     *,
     allow_non_loopback: bool = False,
+    limits: ServerLimits | None = None,
     task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``sandbox`` until cancelled; ``task_status`` receives the bound port."""
-    check_host(host, allow_non_loopback)
-    listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
+    listener = await open_listener(host, port, allow_non_loopback=allow_non_loopback)
     async with listener:
-        task_status.started(listener.extra(SocketAttribute.local_port))
-        await listener.serve(functools.partial(_serve_connection, sandbox))
+        task_status.started(bound_port(listener))
+        await serve_on(sandbox, listener, limits)
 
 
-async def _serve_connection(sandbox: Sandbox, stream: anyio.abc.SocketStream) -> None:
-    connection = _Connection(sandbox, stream)
-    async with stream:
+async def serve_on(
+    sandbox: Sandbox,
+    listener: anyio.abc.Listener[anyio.abc.SocketStream],
+    limits: ServerLimits | None = None,
+) -> None:
+    """Serve ``sandbox`` on a bound ``listener`` until cancelled, whatever the clients do."""
+    limits = limits or ServerLimits()
+    sockets: list[anyio.abc.Listener[anyio.abc.SocketStream]] = list(
+        getattr(listener, "listeners", [listener])
+    )
+    active = [0]
+    async with anyio.create_task_group() as group:
+        for each in sockets:
+            group.start_soon(_accept_loop, sandbox, each, limits, active, group)
+
+
+async def _accept_loop(
+    sandbox: Sandbox,
+    listener: anyio.abc.Listener[anyio.abc.SocketStream],
+    limits: ServerLimits,
+    active: list[int],
+    group: anyio.abc.TaskGroup,
+) -> None:
+    """Accept connections for ever: shed those over the limit, pause when out of resources."""
+    backoff = ACCEPT_BACKOFF
+    accept = listener.accept  # type: ignore[attr-defined]
+    while True:
         try:
-            await connection.run()
-        except _QUIET:
-            pass  # a client that goes away or speaks broken HTTP is its own problem
-        except Exception:  # our bug: drop this connection, keep serving the others
-            logging.getLogger(__name__).exception("sandbox server: connection failed")
+            stream = await accept()
+        except (OSError, anyio.BrokenResourceError) as error:
+            # anyio on trio wraps the OSError in BrokenResourceError.
+            cause = error if isinstance(error, OSError) else error.__cause__
+            if not isinstance(cause, OSError) or cause.errno not in _RESOURCE_ERRNOS:
+                raise
+            logging.getLogger(__name__).warning(
+                "sandbox server: cannot accept connections (%s); pausing %.2f s",
+                cause.strerror,
+                backoff,
+            )
+            await anyio.sleep(backoff)
+            backoff = min(backoff * 2, ACCEPT_BACKOFF_MAX)
+            continue
+        backoff = ACCEPT_BACKOFF
+        if active[0] >= limits.max_connections:
+            group.start_soon(_shed, stream)
+            continue
+        active[0] += 1
+        group.start_soon(_serve_connection, sandbox, stream, limits, active)
+
+
+async def _shed(stream: anyio.abc.SocketStream) -> None:
+    """Answer a connection over the limit ``503`` at once and close it."""
+    body = failure_body(503, "The sandbox is serving too many connections; retry later.", None)
+    head = (
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+    )
+    async with stream:
+        with anyio.move_on_after(LINGER_SECONDS), contextlib.suppress(*_QUIET):
+            await stream.send(head.encode("latin-1") + body)
+
+
+async def _serve_connection(
+    sandbox: Sandbox, stream: anyio.abc.SocketStream, limits: ServerLimits, active: list[int]
+) -> None:
+    connection = _Connection(sandbox, stream, limits)
+    try:
+        async with stream:
+            try:
+                await connection.run()
+            except _QUIET:
+                pass  # a client that goes away or speaks broken HTTP is its own problem
+            except Exception:  # our bug: drop this connection, keep serving the others
+                logging.getLogger(__name__).exception("sandbox server: connection failed")
+    finally:
+        active[0] -= 1
+
+
+class _TooSlow(Exception):
+    """The request head or body did not arrive by its deadline."""
 
 
 class _Connection:
     """One client connection: read a request, answer it, repeat while keep-alive allows."""
 
-    def __init__(self, sandbox: Sandbox, stream: anyio.abc.SocketStream) -> None:
+    def __init__(
+        self, sandbox: Sandbox, stream: anyio.abc.SocketStream, limits: ServerLimits
+    ) -> None:
         self._sandbox = sandbox
         self._stream = stream
+        self._limits = limits
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
+        #: When the part of the request being read (head or body) must be complete.
+        self._deadline: float | None = None
 
     async def run(self) -> None:
         while True:
@@ -112,6 +263,9 @@ class _Connection:
                 request = await self._read_request()
             except h11.RemoteProtocolError as error:
                 await self._refuse(error.error_status_hint, "Malformed HTTP request.")
+                return
+            except _TooSlow:
+                await self._refuse(408, "The request did not arrive in time.")
                 return
             if request is None:
                 return
@@ -122,7 +276,10 @@ class _Connection:
             self._h11.start_next_cycle()
 
     async def _next_event(self) -> h11.Event | None:
-        """The next event; None when the client is idle too long or we must stop reading."""
+        """The next event; None when the client is idle too long or we must stop reading.
+
+        Raises ``_TooSlow`` when the head or body being read is past its deadline.
+        """
         while True:
             event = self._h11.next_event()
             if isinstance(event, h11.Event):
@@ -130,19 +287,35 @@ class _Connection:
             if event is h11.PAUSED:
                 return None
             data = b""
-            with anyio.move_on_after(IDLE_TIMEOUT) as idle:
+            idle = self._deadline is None
+            timeout = self._limits.idle_timeout
+            if self._deadline is not None:
+                timeout = self._deadline - anyio.current_time()
+            with anyio.move_on_after(timeout) as waited:
                 try:
                     data = await self._stream.receive(_CHUNK)
                 except anyio.EndOfStream:
                     data = b""
-            if idle.cancelled_caught:
-                return None
+            if waited.cancelled_caught:
+                if idle:
+                    return None
+                raise _TooSlow
+            if idle and data:
+                self._deadline = anyio.current_time() + self._limits.header_timeout
             self._h11.receive_data(data)
 
     async def _read_request(self) -> SandboxRequest | None:
+        self._deadline = None
+        try:
+            return await self._read_whole_request()
+        finally:
+            self._deadline = None
+
+    async def _read_whole_request(self) -> SandboxRequest | None:
         event = await self._next_event()
         if not isinstance(event, h11.Request):
             return None  # closed, idle, or paused
+        self._deadline = anyio.current_time() + self._limits.body_timeout
         head_size = len(event.target) + sum(len(n) + len(v) for n, v in event.headers)
         if head_size > MAX_HEADER_BYTES:
             # h11 bounds only incomplete heads; one that arrived whole is checked here.
@@ -265,6 +438,7 @@ class ServerThread(AbstractContextManager["ServerThread"]):
         *,
         backend: Literal["asyncio", "trio"] = "asyncio",
         allow_non_loopback: bool = False,
+        limits: ServerLimits | None = None,
     ) -> None:
         check_host(host, allow_non_loopback)
         self.sandbox = sandbox
@@ -272,6 +446,7 @@ class ServerThread(AbstractContextManager["ServerThread"]):
         self.port = port
         self._backend = backend
         self._allow_non_loopback = allow_non_loopback
+        self._limits = limits
         self._portal: AbstractContextManager[anyio.from_thread.BlockingPortal] | None = None
         self._task: Future[None] | None = None
 
@@ -294,6 +469,7 @@ class ServerThread(AbstractContextManager["ServerThread"]):
                 self.host,
                 self.port,
                 allow_non_loopback=self._allow_non_loopback,
+                limits=self._limits,
             )
             self._task, bound = portal.start_task(task, name="authmatech-sandbox-server")
         except BaseException as error:

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 import attrs
 
+from ..core import _limits
 from ._body import Fields, check_mobile_number
 
 __all__ = ["Signals", "country_of", "parse_signals"]
@@ -53,9 +54,9 @@ def parse_signals(body: Fields, *, detect: bool = False) -> Signals:
     """Parse and type-check the §4.4 fields (plus Detect's top-level ``operator`` and
     ``countryCode``, which take precedence over the ones inside ``network``)."""
     number = check_mobile_number(body.required_str("mobileNumber", min_length=0))
-    metadata_id = body.optional_str("metadataId", max_length=256)
-    body.optional_str("sessionId", max_length=256)
-    sdk_session_id = body.optional_str("sdkSessionId", max_length=128)
+    metadata_id = body.optional_str("metadataId", max_length=_limits.METADATA_ID_MAX)
+    body.optional_str("sessionId", max_length=_limits.SESSION_ID_MAX)
+    sdk_session_id = body.optional_str("sdkSessionId", max_length=_limits.ID_MAX)
     device = body.optional_object("device") or Fields({}, "device.")
     network = body.optional_object("network") or Fields({}, "network.")
     for key in ("platform", "osVersion", "model", "appVersion", "sdkVersion"):

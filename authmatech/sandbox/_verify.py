@@ -10,7 +10,8 @@
   number masked but for its last two digits (the claimed number when the verdict is true, the
   number the proof belongs to when false, ``null`` for an unknown proof).
 * Both are billed one credit per answer, negative verdicts included. ``serviceType`` must be
-  one of the five documented values. A negative verdict opens a Stuck+ session when the
+  one of the five documented values or another UPPER_SNAKE_CASE word (values Authmatech may
+  add), as the client checks it. A negative verdict opens a Stuck+ session when the
   account has ``STUCK_PLUS``.
 * ``POST /v1/api/sdk/session`` (SDK token only, no product needed, not billed) stores the
   device context under ``sdkSessionId`` (the client's, or a new UUID); registering the same id
@@ -19,6 +20,7 @@
 
 from __future__ import annotations
 
+from ..core import _limits
 from ._body import Fields, check_mobile_number, mask_number
 from ._call import Call, Ok
 from ._envelope import ApiError
@@ -27,13 +29,18 @@ from ._state import SdkSession, StuckSession
 
 __all__ = ["SERVICE_TYPES", "register_sdk_session", "verify", "verify_web"]
 
-SERVICE_TYPES = frozenset({"REGISTRATION", "LOGIN", "RESET_PASS", "UPDATE_DETAILS", "TRANSACTION"})
+SERVICE_TYPES = frozenset(_limits.SERVICE_TYPES)
 
 
 def _service_type(body: Fields) -> str | None:
     value = body.optional_str("serviceType")
-    if value is not None and value not in SERVICE_TYPES:
-        raise ApiError(400, "serviceType must be one of " + ", ".join(sorted(SERVICE_TYPES)) + ".")
+    if value is not None and _limits.SERVICE_TYPE_PATTERN.fullmatch(value) is None:
+        raise ApiError(
+            400,
+            "serviceType must be one of "
+            + ", ".join(_limits.SERVICE_TYPES)
+            + " (or another UPPER_SNAKE_CASE value).",
+        )
     return value
 
 
@@ -52,9 +59,9 @@ def verify(call: Call) -> Ok:
     """``POST /v1/api/verify``."""
     masked, body, number = _verify_request(call)
     proof_token = body.required_str("encryptedMobileNumber")
-    operator_id = body.optional_str("operatorId")
+    operator_id = body.optional_str("operatorId", max_length=_limits.ID_MAX)
     service_type = _service_type(body)
-    sdk_session_id = body.optional_str("sdkSessionId")
+    sdk_session_id = body.optional_str("sdkSessionId", max_length=_limits.ID_MAX)
     proof = call.world.proofs.get(proof_token)
     confirmed = proof.mobile_number if proof is not None else None
     valid = (
@@ -127,8 +134,8 @@ def _record(
 def register_sdk_session(call: Call) -> Ok:
     """``POST /v1/api/sdk/session``."""
     body = call.body()
-    session_id = body.optional_str("sdkSessionId", min_length=1, max_length=128)
-    mno_id = body.optional_str("mnoId")
+    session_id = body.optional_str("sdkSessionId", min_length=1, max_length=_limits.ID_MAX)
+    mno_id = body.optional_str("mnoId", max_length=_limits.ID_MAX)
     code_present = body.optional_bool("authmatechCodePresent")
     body.optional_str("authmatechCodeHash")
     context = body.optional_object("deviceContext")

@@ -6,6 +6,7 @@ import io
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -77,7 +78,7 @@ def test_verify_with_a_wrong_proof_exits_one() -> None:
         (["verify", "0791234567", "--sandbox"], "E.164"),
         (["verify", "+962791234567"], "--proof is required"),
         (["verify", "+962791234567", "--sandbox", "--service-type", "login"], "LOGIN"),
-        (["sandbox", "serve", "--host", "0.0.0.0"], "loopback"),
+        (["sandbox", "serve", "--host", "0.0.0.0"], "pass --allow-non-loopback"),
         (["sandbox", "serve", "--port", "70000"], "--port"),
     ],
 )
@@ -234,3 +235,42 @@ def test_rotate_key_prints_an_answer_it_cannot_use_whole(monkeypatch: pytest.Mon
     assert "ak_renamed_0123456789" in text
     assert "KeyResponseError" not in text
     assert "may already have retired the old key" in text
+
+
+def test_sandbox_serve_on_a_busy_port_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        code, _ = run("sandbox", "serve", "--port", str(busy.getsockname()[1]))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("authmatech: error: cannot listen on 127.0.0.1:")
+    assert "pick another --port" in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+    assert "ExceptionGroup" not in err
+
+
+def test_sandbox_serve_allow_non_loopback_warns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from authmatech.sandbox import _server
+
+    bound: list[tuple[str, bool]] = []
+    real_open = _server.open_listener
+
+    async def open_on_loopback(host: str, port: int, *, allow_non_loopback: bool) -> object:
+        bound.append((host, allow_non_loopback))  # the test itself stays on loopback
+        return await real_open("127.0.0.1", 0)
+
+    async def serve_once(*args: object) -> None:
+        return None
+
+    monkeypatch.setattr(_server, "open_listener", open_on_loopback)
+    monkeypatch.setattr(_server, "serve_on", serve_once)
+    code, text = run("sandbox", "serve", "--host", "0.0.0.0", "--allow-non-loopback")
+    assert code == 0
+    assert bound == [("0.0.0.0", True)]
+    assert "listening on http://0.0.0.0:" in text
+    err = capsys.readouterr().err
+    assert "warning: the sandbox is reachable from the network" in err

@@ -440,15 +440,15 @@ def test_connect_create_integration_body(api_credentials: Credentials) -> None:
         ),
         (
             models.ConnectIntegration(display_name="d", integration_type="W", batch_size=0),
-            "integration.batch_size must be a positive int",
+            "integration.batch_size must be an int from 1 to 10,000",
         ),
         (
             models.ConnectIntegration(display_name="d", integration_type="W", batch_size=True),
-            "integration.batch_size must be a positive int",
+            "integration.batch_size must be an int from 1 to 10,000",
         ),
         (
             models.ConnectIntegration(display_name="d", integration_type="W", batch_size=2**31),
-            "integration.batch_size must be a positive int",
+            "integration.batch_size must be an int from 1 to 10,000",
         ),
     ],
 )

@@ -116,7 +116,7 @@ def test_number_of_the_wrong_type(value: object, type_name: str) -> None:
         ({"operator_id": ""}, "operator_id must not be empty"),
         ({"operator_id": 1}, "operator_id must be a str, not int"),
         ({"operator_id": "Z" * 129}, "operator_id is 129 characters long; the limit is 128"),
-        ({"sdk_session_id": "s" * 257}, "sdk_session_id is 257 characters long; the limit is 256"),
+        ({"sdk_session_id": "s" * 129}, "sdk_session_id is 129 characters long; the limit is 128"),
         ({"sdk_session_id": ["s"]}, "sdk_session_id must be a str, not list"),
     ],
 )
@@ -140,7 +140,7 @@ TEN_MB = 10 * 1024 * 1024
         (lambda: core.verify_web("t" * TEN_MB, NUMBER), "the limit is 256"),
         (lambda: core.verify_web("tx", NUMBER, service_type="A" * TEN_MB), "service_type must"),
         (lambda: core.stuck_plus_reveal("s" * TEN_MB), "the limit is 256"),
-        (lambda: core.connect_start_import("j" * TEN_MB, {}), "the limit is 256"),
+        (lambda: core.connect_start_import("j" * TEN_MB, {}), "the limit is 128"),
         (lambda: core.trust_score({"mobileNumber": "+" * TEN_MB}), "signals.mobile_number"),
     ],
 )

@@ -164,9 +164,13 @@ def test_documented_service_types_are_accepted(sb: Sandbox, account: SandboxAcco
     assert data(verify(sb, account, NUMBER, proof, serviceType=service))["validNumber"] is True
 
 
-def test_unknown_service_type_is_400(sb: Sandbox, account: SandboxAccount):
-    message = failure(verify(sb, account, NUMBER, "x", serviceType="LOG_IN"), 400)
+def test_a_service_type_not_in_upper_snake_case_is_400(sb: Sandbox, account: SandboxAccount):
+    message = failure(verify(sb, account, NUMBER, "x", serviceType="login"), 400)
     assert message["message"].startswith("serviceType must be one of")
+
+
+def test_a_service_type_authmatech_may_add_is_accepted(sb: Sandbox, account: SandboxAccount):
+    assert data(verify(sb, account, NUMBER, "x", serviceType="CHECKOUT")) == {"validNumber": False}
 
 
 def test_web_verify(sb: Sandbox, account: SandboxAccount):
