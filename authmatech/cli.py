@@ -316,5 +316,15 @@ def _serve_banner(url: str, account: SandboxAccount, proof: str) -> str:
         '"operatorId": "ZAIN_JO", "serviceType": "LOGIN"}\'\n\n'
         "Products enabled for the account:\n"
         f'  curl {url}/v1/api/me/products -H "X-API-KEY: {key}" '
-        f'-H "X-CLIENT-ID: {account.client_id}"\n'
+        f'-H "X-CLIENT-ID: {account.client_id}"\n\n'
+        "Mint a device proof for any number (sandbox-only; then verify with it as above):\n"
+        f"  curl -X POST {url}/sandbox/device-proofs \\\n"
+        f'    -H "X-API-KEY: {key}" -H "X-CLIENT-ID: {account.client_id}" \\\n'
+        '    -H "Content-Type: application/json" \\\n'
+        '    -d \'{"mobileNumber": "+962781234567", "operatorId": "ORANGE_JO"}\'\n\n'
+        "Mint a web transaction id for verify_web (sandbox-only):\n"
+        f"  curl -X POST {url}/sandbox/web-transactions \\\n"
+        f'    -H "X-API-KEY: {key}" -H "X-CLIENT-ID: {account.client_id}" \\\n'
+        '    -H "Content-Type: application/json" \\\n'
+        '    -d \'{"mobileNumber": "+962781234567"}\'\n'
     )

@@ -9,14 +9,17 @@ replaced and the old one is rejected from the next request on. Rotation answers 
 ``data.newApiKey``; generation answers 201 with ``data.apiKey``. On the dashboard path a
 ``clientId`` other than the caller's is ``404 "Client not found."``.
 
-Timestamps in the portal reads are readings of the sandbox's clock (seconds), not wall time.
+Timestamps in the portal reads are wall-clock times (ISO 8601, UTC, to the millisecond). The
+lists (``verifications``, ``balance-history``) take Spring's paging parameters, ``page`` (from
+0) and ``size`` (1 to 1,000, default 20), and then also report ``page``, ``size`` and
+``totalPages``; without them they answer every item.
 """
 
 from __future__ import annotations
 
 import copy
 
-from ._call import Call, Ok
+from ._call import Call, Ok, paged
 from ._envelope import ApiError
 from ._state import digest, digest_matches
 
@@ -81,11 +84,11 @@ def usage(call: Call) -> Ok:
 
 def verifications(call: Call) -> Ok:
     """``GET /v1/api/me/verifications``: history, oldest first, numbers masked."""
-    items = copy.deepcopy(call.account.verifications)
-    return Ok(data={"verifications": items, "total": len(items)})
+    items, paging = paged(call, copy.deepcopy(call.account.verifications))
+    return Ok(data={"verifications": items, **paging})
 
 
 def balance_history(call: Call) -> Ok:
     """``GET /v1/api/me/balance-history``: every credit and debit, oldest first."""
-    entries = copy.deepcopy(call.account.balance_history)
-    return Ok(data={"balance": call.account.balance, "entries": entries})
+    entries, paging = paged(call, copy.deepcopy(call.account.balance_history))
+    return Ok(data={"balance": call.account.balance, "entries": entries, **paging})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import TypeVar
 
 import attrs
 
@@ -11,7 +13,21 @@ from ._envelope import ApiError
 from ._state import Account, World
 from ._values import SandboxRequest
 
-__all__ = ["Call", "Ok"]
+__all__ = ["PAGE_SIZE_DEFAULT", "PAGE_SIZE_MAX", "Call", "Ok", "paged", "wall_time"]
+
+T = TypeVar("T")
+
+#: Spring's paging defaults: ``size`` 20 when only ``page`` is given, at most 1,000.
+PAGE_SIZE_DEFAULT = 20
+PAGE_SIZE_MAX = 1000
+_PAGE_MAX = 1_000_000
+
+
+def wall_time(seconds: float) -> str:
+    """``seconds`` since the epoch as the API reports times: ISO 8601 in UTC, to the
+    millisecond (``2026-12-01T23:20:05.123Z``)."""
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -31,6 +47,8 @@ class Call:
     world: World
     params: Mapping[str, str]
     now: float
+    #: The wall-clock time of the request, as the answers report it (see :func:`wall_time`).
+    timestamp: str
     api_key_fingerprint: str | None
     _body: Fields | None = None
 
@@ -61,5 +79,36 @@ class Call:
             raise ApiError(400, "Insufficient balance.")
         account.balance -= 1
         account.balance_history.append(
-            {"delta": -1, "balanceAfter": account.balance, "reason": reason, "timestamp": self.now}
+            {
+                "delta": -1,
+                "balanceAfter": account.balance,
+                "reason": reason,
+                "timestamp": self.timestamp,
+            }
         )
+
+
+def _page_param(call: Call, name: str, minimum: int, maximum: int) -> int | None:
+    raw = call.request.query_value(name)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or not minimum <= int(text) <= maximum:
+        raise ApiError(
+            400, f"Query parameter {name} must be an integer from {minimum} to {maximum}."
+        )
+    return int(text)
+
+
+def paged(call: Call, items: list[T]) -> tuple[list[T], dict[str, int]]:
+    """One page of ``items`` and what to report about it, by Spring's ``page`` (from 0) and
+    ``size`` query parameters; without either, every item (and only ``total``)."""
+    page = _page_param(call, "page", 0, _PAGE_MAX)
+    size = _page_param(call, "size", 1, PAGE_SIZE_MAX)
+    total = len(items)
+    if page is None and size is None:
+        return items, {"total": total}
+    page = page or 0
+    size = size or PAGE_SIZE_DEFAULT
+    chunk = items[page * size : (page + 1) * size]
+    return chunk, {"total": total, "page": page, "size": size, "totalPages": -(-total // size)}

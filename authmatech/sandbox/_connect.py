@@ -43,7 +43,7 @@ def start_import(call: Call) -> Ok:
     body = call.body()
     job_id = body.required_str("jobId", max_length=_limits.ID_MAX)
     mappings = _mappings(body)
-    call.account.imports.append({"jobId": job_id, "startedAt": call.now})
+    call.account.imports.append({"jobId": job_id, "startedAt": call.timestamp})
     return Ok(
         data={"jobId": job_id, "status": "STARTED", "mappedFields": len(mappings)},
     )
@@ -83,7 +83,7 @@ def create_integration(call: Call) -> Ok:
         "batchSize": batch_size,
         "matchedOnly": matched_only,
         "hasApiKey": api_key is not None,
-        "createdAt": call.now,
+        "createdAt": call.timestamp,
     }
     stored = dict(integration)
     if api_key is not None:

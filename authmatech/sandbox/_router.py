@@ -13,7 +13,7 @@ from typing import Literal
 
 import attrs
 
-from . import _account, _connect, _intel, _stuck, _verify
+from . import _account, _connect, _intel, _mint, _stuck, _verify
 from ._call import Call, Ok
 from ._envelope import ApiError
 
@@ -77,6 +77,9 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", f"{_STUCK}/reveals", _stuck.reveals),
     _r("POST", f"{_ME}/connect/import/start", _connect.start_import),
     _r("POST", f"{_ME}/connect/integrations", _connect.create_integration),
+    # Sandbox-only (not in the Authmatech API): what device SDKs and web pages would obtain.
+    _r("POST", "/sandbox/device-proofs", _mint.device_proof),
+    _r("POST", "/sandbox/web-transactions", _mint.web_transaction),
 )
 
 

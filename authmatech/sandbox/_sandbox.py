@@ -7,7 +7,6 @@ a sandbox and balances stay exact.
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from collections import deque
@@ -17,13 +16,14 @@ from typing import TYPE_CHECKING
 from ..credentials import Secret
 from ._auth import authenticate
 from ._body import E164
-from ._call import Call
+from ._call import Call, wall_time
 from ._envelope import ApiError, failure_body, success_body
 from ._faults import FaultQueue, fault_body, processes, validate
+from ._mint import mint_proof, mint_web_transaction
 from ._products import ALL_PRODUCTS
 from ._ratelimit import admit
 from ._router import match_route
-from ._state import Account, Ids, Proof, World, digest, fingerprint_of
+from ._state import Account, Ids, World, digest, fingerprint_of
 from ._values import (
     DeviceProof,
     Fault,
@@ -63,14 +63,21 @@ def _check_number(mobile_number: str) -> str:
 class Sandbox:
     """An in-memory emulator of the Authmatech HTTP API.
 
-    ``clock`` (seconds, monotonic) drives rate limits, velocity rules and timestamps; ``seed``
-    makes every id, key and proof reproducible (without it they come from the OS's CSPRNG).
+    ``clock`` (seconds, monotonic) drives rate limits and velocity rules; ``wall`` (seconds
+    since the epoch) dates what the answers report (``timestamp``, ``createdAt``...: ISO 8601
+    in UTC); ``seed`` makes every id, key and proof reproducible (without it they come from the
+    OS's CSPRNG).
     """
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, seed: int | None = None
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._clock = clock
+        self._wall = wall
         self._lock = threading.Lock()
         self._world = World(ids=Ids(seed))
         self._faults = FaultQueue()
@@ -116,7 +123,7 @@ class Sandbox:
                     "delta": balance,
                     "balanceAfter": balance,
                     "reason": "INITIAL_CREDIT",
-                    "timestamp": self._clock(),
+                    "timestamp": wall_time(self._wall()),
                 }
             )
             self._world.accounts[client_id] = account
@@ -132,17 +139,14 @@ class Sandbox:
         """The ``encryptedMobileNumber`` a device SDK would obtain for ``mobile_number``."""
         _check_number(mobile_number)
         with self._lock:
-            token = base64.b64encode(self._world.ids.random_bytes(48)).decode()
-            self._world.proofs[token] = Proof(mobile_number=mobile_number, operator_id=operator_id)
+            token = mint_proof(self._world, mobile_number, operator_id)
         return DeviceProof(encrypted_mobile_number=token, operator_id=operator_id)
 
     def web_transaction(self, mobile_number: str) -> str:
         """A web-flow transaction id (UUID) whose confirmed number is ``mobile_number``."""
         _check_number(mobile_number)
         with self._lock:
-            transaction_id = self._world.ids.uuid()
-            self._world.web_transactions[transaction_id] = mobile_number
-        return transaction_id
+            return mint_web_transaction(self._world, mobile_number)
 
     # -- observation ----------------------------------------------------------------------
 
@@ -285,6 +289,7 @@ class Sandbox:
                 world=self._world,
                 params=params,
                 now=now,
+                timestamp=wall_time(self._wall()),
                 api_key_fingerprint=_fingerprint(request.header("x-api-key")),
             )
             ok = route.handler(call)

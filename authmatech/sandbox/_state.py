@@ -83,7 +83,7 @@ class SdkSession:
     mno_id: str | None
     device_id_hash: str | None
     code_present: bool | None
-    registered_at: float
+    registered_at: str
 
 
 @attrs.define(slots=True, kw_only=True)
@@ -108,7 +108,7 @@ class StuckSession:
     confirmed_number: str | None
     channel: str
     service_type: str | None
-    opened_at: float
+    opened_at: str
     status: str = "OPEN"
     journey: list[dict[str, object]] = attrs.Factory(list)
 

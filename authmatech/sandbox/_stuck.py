@@ -11,7 +11,7 @@ session, so ``backfill`` reports nothing to recover.
 from __future__ import annotations
 
 from ._body import mask_number
-from ._call import Call, Ok
+from ._call import Call, Ok, paged
 from ._envelope import ApiError
 from ._products import STUCK_PLUS
 from ._state import StuckSession
@@ -67,7 +67,8 @@ def sessions(call: Call) -> Ok:
         for s in call.account.stuck_sessions.values()
         if wanted is None or s.status == wanted.upper()
     ]
-    return Ok(data={"sessions": items, "total": len(items)})
+    page, paging = paged(call, items)
+    return Ok(data={"sessions": page, **paging})
 
 
 def journey(call: Call) -> Ok:
@@ -90,12 +91,12 @@ def reveal(call: Call) -> Ok:
         raise
     _audit(call, session, "REVEALED")
     session.status = "REVEALED"
-    session.journey.append({"event": "REVEALED", "timestamp": call.now})
+    session.journey.append({"event": "REVEALED", "timestamp": call.timestamp})
     return Ok(
         data={
             "sessionId": session.session_id,
             "mobileNumber": session.confirmed_number,
-            "revealedAt": call.now,
+            "revealedAt": call.timestamp,
         }
     )
 
@@ -109,7 +110,7 @@ def _audit(call: Call, session: StuckSession, outcome: str) -> None:
             "mobileNumber": None if confirmed is None else mask_number(confirmed),
             "clientId": call.account.client_id,
             "apiKeyFingerprint": call.api_key_fingerprint,
-            "timestamp": call.now,
+            "timestamp": call.timestamp,
         }
     )
 
@@ -119,7 +120,7 @@ def reset(call: Call) -> Ok:
     session = _session(call)
     call.body(required=False)
     session.status = "OPEN"
-    session.journey.append({"event": "RESET", "timestamp": call.now})
+    session.journey.append({"event": "RESET", "timestamp": call.timestamp})
     return Ok(data=_summary(session))
 
 
@@ -134,4 +135,5 @@ def reveals(call: Call) -> Ok:
     """``GET .../reveals``: the reveal audit, oldest first."""
     call.require_product(STUCK_PLUS)
     items = [dict(entry) for entry in call.account.reveals]
-    return Ok(data={"reveals": items, "total": len(items)})
+    page, paging = paged(call, items)
+    return Ok(data={"reveals": page, **paging})

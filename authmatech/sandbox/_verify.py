@@ -113,7 +113,7 @@ def _record(
             "validNumber": valid,
             "serviceType": service_type,
             "sdkSessionId": sdk_session_id,
-            "timestamp": call.now,
+            "timestamp": call.timestamp,
         }
     )
     if not valid:
@@ -126,8 +126,8 @@ def _record(
             confirmed_number=confirmed,
             channel=channel,
             service_type=service_type,
-            opened_at=call.now,
-            journey=[{"event": "VERIFY_FAILED", "channel": channel, "timestamp": call.now}],
+            opened_at=call.timestamp,
+            journey=[{"event": "VERIFY_FAILED", "channel": channel, "timestamp": call.timestamp}],
         )
 
 
@@ -153,6 +153,6 @@ def register_sdk_session(call: Call) -> Ok:
         mno_id=mno_id,
         device_id_hash=device_id_hash,
         code_present=code_present,
-        registered_at=call.now,
+        registered_at=call.timestamp,
     )
     return Ok(data={"sdkSessionId": session_id})

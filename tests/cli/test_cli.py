@@ -162,11 +162,12 @@ def test_sandbox_serve_answers_the_documented_curl_request() -> None:
     try:
         assert server.stdout is not None
         banner = ""
-        while "Products enabled" not in banner:
+        while "web-transactions" not in banner:
             line = server.stdout.readline()
             assert line, server.stderr.read() if server.stderr else ""
             banner += line
-        banner += server.stdout.readline()
+        for _ in range(3):
+            banner += server.stdout.readline()
         url = re.search(r"listening on (http://\S+)", banner).group(1)  # type: ignore[union-attr]
         exports = dict(re.findall(r"export (AUTHMATECH_\w+)=(\S+)", banner))
         proof = re.search(r'"encryptedMobileNumber": "([^"]+)"', banner).group(1)  # type: ignore[union-attr]
@@ -202,7 +203,7 @@ def test_sandbox_serve_answers_the_documented_curl_request() -> None:
 def _run_the_banners_curl_commands(banner: str) -> None:
     """Paste the printed curl commands into a shell, as a user would."""
     commands = re.findall(r"^  (curl .*?)(?=\n\n|\n[A-Z]|\Z)", banner, flags=re.S | re.M)
-    assert len(commands) == 2
+    assert len(commands) == 4
     outputs = []
     for command in commands:
         done = subprocess.run(
@@ -215,6 +216,9 @@ def _run_the_banners_curl_commands(banner: str) -> None:
         outputs.append(json.loads(done.stdout))
     assert outputs[0]["data"] == {"validNumber": True}
     assert outputs[1]["success"] is True
+    minted = outputs[2]["data"]
+    assert (minted["mobileNumber"], minted["operatorId"]) == ("+962781234567", "ORANGE_JO")
+    assert outputs[3]["data"]["mobileNumber"] == "+962781234567"
 
 
 def test_rotate_key_prints_an_answer_it_cannot_use_whole(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def sb(clock: FakeClock) -> Sandbox:
-    return Sandbox(clock=clock, seed=1234)
+    return Sandbox(clock=clock, seed=1234, wall=clock)
 
 
 @pytest.fixture

@@ -164,6 +164,10 @@ def test_me_verifications_show_masked_numbers_only(sb: Sandbox, account: Sandbox
     assert NUMBER.lstrip("+") not in reply.body.decode()
 
 
+AT_1000 = "1970-01-01T00:16:40.000Z"  # the fake clock's start, as wall-clock time
+AT_1002 = "1970-01-01T00:16:42.000Z"
+
+
 def test_me_balance_history(sb: Sandbox, clock: FakeClock):
     account = sb.create_account(balance=5)
     clock.advance(2)
@@ -172,7 +176,8 @@ def test_me_balance_history(sb: Sandbox, clock: FakeClock):
     assert history == {
         "balance": 4,
         "entries": [
-            {"delta": 5, "balanceAfter": 5, "reason": "INITIAL_CREDIT", "timestamp": 1000.0},
-            {"delta": -1, "balanceAfter": 4, "reason": "VERIFY", "timestamp": 1002.0},
+            {"delta": 5, "balanceAfter": 5, "reason": "INITIAL_CREDIT", "timestamp": AT_1000},
+            {"delta": -1, "balanceAfter": 4, "reason": "VERIFY", "timestamp": AT_1002},
         ],
+        "total": 2,
     }

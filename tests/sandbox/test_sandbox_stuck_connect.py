@@ -26,12 +26,12 @@ def test_negative_verdict_opens_a_session_with_masked_number(sb: Sandbox, accoun
         "mobileNumber": "***********67",
         "channel": "DIRECT",
         "serviceType": "LOGIN",
-        "openedAt": 1000.0,
+        "openedAt": "1970-01-01T00:16:40.000Z",
         "hasConfirmedIdentity": True,
     }
     journey = data(call(sb, "GET", f"{STUCK}/sessions/{session_id}/journey", account=account))
     assert journey["events"] == [
-        {"event": "VERIFY_FAILED", "channel": "DIRECT", "timestamp": 1000.0}
+        {"event": "VERIFY_FAILED", "channel": "DIRECT", "timestamp": "1970-01-01T00:16:40.000Z"}
     ]
     overview = data(call(sb, "GET", f"{STUCK}/overview", account=account))
     assert overview == {
@@ -58,7 +58,7 @@ def test_reveal_returns_the_confirmed_number_bills_and_audits(sb: Sandbox, accou
     assert revealed == {
         "sessionId": session["sessionId"],
         "mobileNumber": OTHER_NUMBER,
-        "revealedAt": 1000.0,
+        "revealedAt": "1970-01-01T00:16:40.000Z",
     }
     assert sb.balance(account.client_id) == before - 1
     audit = data(call(sb, "GET", f"{STUCK}/reveals", account=account))
@@ -70,7 +70,7 @@ def test_reveal_returns_the_confirmed_number_bills_and_audits(sb: Sandbox, accou
                 "mobileNumber": "***********22",
                 "clientId": account.client_id,
                 "apiKeyFingerprint": account.api_key.fingerprint,
-                "timestamp": 1000.0,
+                "timestamp": "1970-01-01T00:16:40.000Z",
             }
         ],
         "total": 1,
