@@ -3,15 +3,18 @@
 Commands: ``demo``; ``verify`` and ``rotate-key`` against the real API, or the in-process
 sandbox with ``--sandbox``; ``sandbox serve`` for curl and other languages.
 
-Exit codes: 0 success (for ``verify``: the number is valid), 1 ``verify`` answered
-``validNumber: false``, 2 bad input or configuration, 3 the API refused or could not be
-reached. User errors print one clear line, never a traceback or a secret.
+Exit codes (``EXIT_CODES``, also in ``--help`` and docs/cli.md): 0 success (for ``verify``:
+the number is valid), 1 ``verify`` answered ``validNumber: false``, 2 bad input or
+configuration, 3 the API refused or could not be reached, 130 interrupted. User errors print
+one clear line, never a traceback or a secret; with ``--json`` they are also a JSON object on
+standard output.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -34,15 +37,40 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_INVALID_NUMBER, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
+EXIT_OK, EXIT_INVALID_NUMBER, EXIT_USAGE, EXIT_API, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = (
+    (EXIT_OK, "success (verify: the number is valid)"),
+    (EXIT_INVALID_NUMBER, "verify answered validNumber: false"),
+    (EXIT_USAGE, "bad input or configuration; nothing was sent"),
+    (EXIT_API, "the API refused the request or could not be reached"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+)
+
+
+def _epilog(first: str) -> str:
+    codes = "\n".join(f"  {code:<3} {meaning}" for code, meaning in EXIT_CODES)
+    return f"{first}\n\nexit codes:\n{codes}"
+
+
+def _service_type(value: str) -> str:
+    """``--service-type``, checked here as the library checks ``service_type``."""
+    from .core._validate import check_service_type
+
+    try:
+        return str(check_service_type(value))
+    except RequestValidationError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="authmatech",
         description="Authmatech silent mobile-number verification from the command line.",
-        epilog="Credentials come from AUTHMATECH_CLIENT_ID, AUTHMATECH_API_KEY, "
-        "AUTHMATECH_CLIENT_SECRET and AUTHMATECH_BASE_URL.",
+        epilog=_epilog(
+            "Credentials come from AUTHMATECH_CLIENT_ID, AUTHMATECH_API_KEY, "
+            "AUTHMATECH_CLIENT_SECRET and AUTHMATECH_BASE_URL."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"authmatech {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -59,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
         help="verify a mobile number with a device proof",
         description="Verify that a customer controls MOBILE_NUMBER, with the proof "
         "(encryptedMobileNumber / authmatechCode) the device SDK obtained.",
+        epilog=_epilog("Exit code 1 means the API answered validNumber: false."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verify.add_argument("mobile_number", metavar="MOBILE_NUMBER", help="E.164, e.g. +962791234567")
     verify.add_argument(
@@ -67,19 +97,30 @@ def _parser() -> argparse.ArgumentParser:
         "issued for MOBILE_NUMBER when omitted",
     )
     verify.add_argument("--operator-id", help="the operator id (the SDK's MNOID), e.g. ZAIN_JO")
-    verify.add_argument("--service-type", help="REGISTRATION, LOGIN, RESET_PASS, ...")
+    verify.add_argument(
+        "--service-type",
+        type=_service_type,
+        help="REGISTRATION, LOGIN, RESET_PASS, UPDATE_DETAILS or TRANSACTION (or another "
+        "UPPER_SNAKE_CASE value Authmatech adds)",
+    )
     verify.add_argument(
         "--mask-mobile", action="store_true", help="also return the masked confirmed number"
     )
     verify.add_argument(
         "--sandbox", action="store_true", help="use an in-process sandbox instead of the API"
     )
+    verify.add_argument(
+        "--json", action="store_true", help="print the verdict as one JSON object (number masked)"
+    )
 
     rotate = commands.add_parser(
         "rotate-key",
         help="rotate the API key with the client secret",
         description="Rotate the API key (POST /v1/api/me/api-key/rotate). The client secret "
-        "comes from AUTHMATECH_CLIENT_SECRET or a hidden prompt. The new key is printed once.",
+        "comes from AUTHMATECH_CLIENT_SECRET or a hidden prompt. The new key is printed once, "
+        "or written to --key-file.",
+        epilog=_epilog("The old key stops working at once: update every system that uses it."),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     rotate.add_argument(
         "--by-client",
@@ -88,6 +129,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument(
         "--sandbox", action="store_true", help="use an in-process sandbox instead of the API"
+    )
+    rotate.add_argument(
+        "--key-file",
+        metavar="PATH",
+        help="write the new key to PATH (a new file, readable by you only) instead of printing it",
+    )
+    rotate.add_argument(
+        "--json",
+        action="store_true",
+        help="print the old and new key fingerprints as one JSON object (needs --key-file: the "
+        "JSON never holds the key)",
     )
 
     sandbox = commands.add_parser(
@@ -122,6 +174,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     """Run the CLI; returns the exit code (the console script exits with it)."""
     stdout = out or sys.stdout
     args = _parser().parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
     try:
         if args.command == "demo":
             from ._demo import run_demo
@@ -134,16 +187,29 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return _serve(args, stdout)
     except (ConfigurationError, RequestValidationError) as error:
         print(f"authmatech: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _json_error(stdout, error, EXIT_USAGE) if as_json else EXIT_USAGE
     except (APIStatusError, APIConnectionError, ResponseValidationError) as error:
         print(f"authmatech: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_API
+        return _json_error(stdout, error, EXIT_API) if as_json else EXIT_API
     except AuthmatechError as error:  # pragma: no cover - every subclass is handled above
         print(f"authmatech: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_API
     except KeyboardInterrupt:
         print("authmatech: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _json_error(out: TextIO, error: AuthmatechError, code: int) -> int:
+    """The error as one JSON object on standard output, for scripts that read ``--json``."""
+    payload: dict[str, object] = {
+        "ok": False,
+        "exitCode": code,
+        "error": {"type": type(error).__name__, "message": str(error)},
+    }
+    if isinstance(error, APIStatusError):
+        payload["error"] = {**payload["error"], "status": error.status_code}  # type: ignore[dict-item]
+    out.write(json.dumps(payload) + "\n")
+    return code
 
 
 def _sandbox_client(rotating: bool = False) -> tuple[Sandbox, Client]:
@@ -186,11 +252,22 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
             service_type=args.service_type,
             mask_mobile=args.mask_mobile,
         )
+    code = EXIT_OK if result.valid_number else EXIT_INVALID_NUMBER
+    if args.json:
+        verdict = {
+            "ok": True,
+            "exitCode": code,
+            "mobileNumber": mask_phone(args.mobile_number),
+            "validNumber": result.valid_number,
+            "maskedMobileNumber": result.masked_mobile_number,
+        }
+        out.write(json.dumps(verdict) + "\n")
+        return code
     out.write(f"number:      {mask_phone(args.mobile_number)}\n")
     out.write(f"validNumber: {str(result.valid_number).lower()}\n")
     if result.masked_mobile_number is not None:
         out.write(f"masked:      {result.masked_mobile_number}\n")
-    return EXIT_OK if result.valid_number else EXIT_INVALID_NUMBER
+    return code
 
 
 def _client_secret_from_prompt() -> str | None:
@@ -207,25 +284,53 @@ def _client_secret_from_prompt() -> str | None:
 def _rotate(args: argparse.Namespace, out: TextIO) -> int:
     from ._client import Client
 
+    if args.json and args.key_file is None:
+        raise ConfigurationError(
+            "--json needs --key-file PATH: the JSON output never contains the new key, so it "
+            "must be written somewhere"
+        )
     if args.sandbox:
         _, client = _sandbox_client(rotating=True)
     else:
         client = Client(client_secret=_client_secret_from_prompt())
     with client:
+        key_path: str | None = args.key_file
+        key_file = None if key_path is None else _new_key_file(key_path)
         old = client.api_key_fingerprint
         account = client.account
         try:
             rotated = account.rotate_client_key() if args.by_client else account.rotate_api_key()
-        except KeyResponseError as error:
-            _show_unusable_answer(error, client, out)
-            return EXIT_API
-    out.write(f"Rotated: {old} -> {rotated.api_key.fingerprint}\n")
+        except BaseException as error:
+            if key_file is not None and key_path is not None:  # leave no empty key file
+                key_file.close()
+                os.unlink(key_path)
+            if isinstance(error, KeyResponseError):
+                _show_unusable_answer(error, client, out)
+                return EXIT_API
+            raise
+    new = rotated.api_key.fingerprint
+    if key_file is not None:
+        with key_file:
+            key_file.write(rotated.api_key.reveal() + "\n")
+    if args.json:
+        report = {
+            "ok": True,
+            "exitCode": EXIT_OK,
+            "endpoint": _ROTATE_PATHS[bool(args.by_client)],
+            "oldFingerprint": old,
+            "newFingerprint": new,
+            "keyFile": key_path,
+        }
+        out.write(json.dumps(report) + "\n")
+        return EXIT_OK
+    out.write(f"Rotated: {old} -> {new}\n")
+    if key_file is not None:
+        out.write(f"New API key written to {key_path} (readable by you only).\n")
+        out.write(_UPDATE_EVERYWHERE)
+        return EXIT_OK
     out.write("New API key (shown once; store it in your secret manager now):\n")
     out.write(f"{rotated.api_key.reveal()}\n")
-    out.write(
-        "The old key no longer works: update every system that uses it "
-        "(AUTHMATECH_API_KEY in each deployment, CI secrets, workers).\n"
-    )
+    out.write(_UPDATE_EVERYWHERE)
     return EXIT_OK
 
 
@@ -244,6 +349,28 @@ def _show_unusable_answer(error: KeyResponseError, client: Client, out: TextIO) 
     if error.api_key is not None:
         out.write("The new key found in it (it cannot travel in an HTTP header as it is):\n")
         out.write(f"{error.api_key.reveal()!r}\n")
+
+
+_ROTATE_PATHS = {False: "/v1/api/me/api-key/rotate", True: "/v1/api/clients/rotate-key"}
+_UPDATE_EVERYWHERE = (
+    "The old key no longer works: update every system that uses it "
+    "(AUTHMATECH_API_KEY in each deployment, CI secrets, workers).\n"
+)
+
+
+def _new_key_file(path: str) -> TextIO:
+    """``path`` opened for writing, created now with owner-only permissions (never an existing
+    file: a key must not overwrite something else, or land in a file others can read)."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigurationError(
+            f"--key-file {path} already exists; pass a new path (the key is never written over "
+            "a file)"
+        ) from None
+    except OSError as error:
+        raise ConfigurationError(f"cannot create --key-file {path}: {error.strerror}") from None
+    return os.fdopen(descriptor, "w", encoding="utf-8")
 
 
 def _serve(args: argparse.Namespace, out: TextIO) -> int:

@@ -10,11 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+import authmatech
 from authmatech import cli
 
 FINGERPRINT = re.compile(r"sha256:[0-9a-f]{12}")
@@ -77,7 +79,6 @@ def test_verify_with_a_wrong_proof_exits_one() -> None:
     [
         (["verify", "0791234567", "--sandbox"], "E.164"),
         (["verify", "+962791234567"], "--proof is required"),
-        (["verify", "+962791234567", "--sandbox", "--service-type", "login"], "LOGIN"),
         (["sandbox", "serve", "--host", "0.0.0.0"], "pass --allow-non-loopback"),
         (["sandbox", "serve", "--port", "70000"], "--port"),
     ],
@@ -278,3 +279,108 @@ def test_sandbox_serve_allow_non_loopback_warns(
     assert "listening on http://0.0.0.0:" in text
     err = capsys.readouterr().err
     assert "warning: the sandbox is reachable from the network" in err
+
+
+def test_verify_json_is_one_object_with_the_number_masked() -> None:
+    code, text = run("verify", "+962791234567", "--sandbox", "--json", "--mask-mobile")
+    assert code == 0
+    verdict = json.loads(text)
+    assert verdict == {
+        "ok": True,
+        "exitCode": 0,
+        "mobileNumber": "+9627*****67",
+        "validNumber": True,
+        "maskedMobileNumber": "***********67",
+    }
+    code, text = run("verify", "+962791234567", "--sandbox", "--json", "--proof", "wrong")
+    assert (code, json.loads(text)["validNumber"]) == (1, False)
+
+
+def test_json_errors_are_json_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    code, text = run("verify", "0791234567", "--sandbox", "--json")
+    assert code == 2
+    error = json.loads(text)
+    assert (error["ok"], error["exitCode"], error["error"]["type"]) == (
+        False,
+        2,
+        "RequestValidationError",
+    )
+    assert "authmatech: error:" in capsys.readouterr().err
+
+
+def test_rotate_key_json_holds_fingerprints_and_never_the_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "new-key"
+    code, text = run("rotate-key", "--sandbox", "--json", "--key-file", str(key_file))
+    assert code == 0
+    report = json.loads(text)
+    assert FINGERPRINT.fullmatch(report["oldFingerprint"])
+    assert FINGERPRINT.fullmatch(report["newFingerprint"])
+    assert report["oldFingerprint"] != report["newFingerprint"]
+    assert report["endpoint"] == "/v1/api/me/api-key/rotate"
+    assert not RAW_SECRET.search(text)
+    key = key_file.read_text().strip()
+    assert RAW_SECRET.fullmatch(key)
+    assert authmatech.Secret(key).fingerprint == report["newFingerprint"]
+    assert key_file.stat().st_mode & 0o777 == 0o600
+
+
+def test_rotate_key_json_without_a_key_file_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, text = run("rotate-key", "--sandbox", "--json")
+    assert code == 2
+    assert "--key-file" in json.loads(text)["error"]["message"]
+    assert not RAW_SECRET.search(text + capsys.readouterr().err)
+
+
+def test_rotate_key_never_writes_over_a_file(tmp_path: Path) -> None:
+    existing = tmp_path / "keep"
+    existing.write_text("precious")
+    code, _ = run("rotate-key", "--sandbox", "--key-file", str(existing))
+    assert code == 2
+    assert existing.read_text() == "precious"
+    code, text = run("rotate-key", "--sandbox", "--key-file", str(tmp_path / "new"))
+    assert code == 0
+    assert not RAW_SECRET.search(text)
+
+
+def test_a_failed_rotation_leaves_no_key_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHMATECH_CLIENT_ID", "cid")
+    monkeypatch.setenv("AUTHMATECH_API_KEY", "key")
+    monkeypatch.setenv("AUTHMATECH_CLIENT_SECRET", "secret")
+    monkeypatch.setenv("AUTHMATECH_BASE_URL", "http://127.0.0.1:9")
+    key_file = tmp_path / "new-key"
+    code, _ = run("rotate-key", "--key-file", str(key_file))
+    assert code == 3
+    assert not key_file.exists()
+
+
+@pytest.mark.parametrize("value", ["login", "Log In", "LOGIN ", ""])
+def test_service_type_is_checked_before_anything_else(
+    value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AUTHMATECH_CLIENT_ID", raising=False)  # would be the next error
+    with pytest.raises(SystemExit) as exited:
+        run("verify", "+962791234567", "--proof", "x", "--service-type", value)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --service-type: service_type must be one of" in err
+    assert "AUTHMATECH_CLIENT_ID" not in err
+
+
+def test_a_service_type_authmatech_may_add_passes() -> None:
+    code, _ = run("verify", "+962791234567", "--sandbox", "--service-type", "CHECKOUT")
+    assert code == 0
+
+
+def test_exit_codes_are_in_the_help_and_the_docs(capsys: pytest.CaptureFixture[str]) -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    for argv in ([], ["verify"], ["rotate-key"]):
+        with pytest.raises(SystemExit):
+            run(*argv, "--help")
+        shown = capsys.readouterr().out
+        for code, meaning in cli.EXIT_CODES:
+            assert f"{code:<3} {meaning}" in shown
+            assert f"| `{code}` | {meaning} |" in docs
