@@ -17,6 +17,7 @@ core for embedding in another SDK; ``authmatech.sandbox`` is a local emulator of
 from . import _logging  # noqa: F401  (installs the NullHandler and the redaction filter)
 from ._async_client import AsyncClient
 from ._base_client import NOT_GIVEN, NotGiven
+from ._budget import AsyncRateBudget, RateBudget, SyncRateBudget
 from ._client import Client
 from ._version import __version__
 from .core import RetryPolicy, Timeout
@@ -76,6 +77,7 @@ __all__ = [
     "Anomaly",
     "ApiResult",
     "AsyncClient",
+    "AsyncRateBudget",
     "AuthenticationError",
     "AuthmatechError",
     "BadRequestError",
@@ -100,6 +102,7 @@ __all__ = [
     "NotFoundError",
     "NotGiven",
     "OperatorConsistency",
+    "RateBudget",
     "RateLimitError",
     "RecommendedAction",
     "RedirectError",
@@ -116,6 +119,7 @@ __all__ = [
     "ServiceType",
     "ShieldAssessment",
     "Signals",
+    "SyncRateBudget",
     "Timeout",
     "TrustScore",
     "VerifyResult",
