@@ -22,7 +22,9 @@ from ._base_client import (
     new_key_of,
     prepare_state,
 )
-from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
+from ._budget import AsyncRateBudget, RateBudget
+from ._pacing import after_wait, checked_wait, retry_after_of
+from .core import Authenticate, Call, Clock, HttpResponse, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
 from .errors import (
@@ -88,7 +90,9 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
     ``AUTHMATECH_BASE_URL``). ``api_key`` may be a zero-argument callable or async callable,
     read before every attempt. ``http_client`` (an ``httpx.AsyncClient``: proxies, mTLS, custom
     CA) or ``transport`` (e.g. ``authmatech.transports.AiohttpTransport()``)
-    replace the default transport and are never closed by this client.
+    replace the default transport and are never closed by this client. ``rate_budget`` (an
+    async budget, or the in-process ``authmatech.RateBudget``; shared with derived clients)
+    paces every attempt under the account's rate limit.
     """
 
     def __init__(
@@ -109,6 +113,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         app_info: str | None = None,
         clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[object]] | None = None,
+        rate_budget: AsyncRateBudget | RateBudget | None = None,
     ) -> None:
         from .transports import AsyncHttpxTransport
 
@@ -136,6 +141,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 sleep=anyio.sleep if sleep is None else sleep,
                 protocol=AsyncTransport,
                 default_transport=lambda given: AsyncHttpxTransport(given, family=http_family),
+                rate_budget=rate_budget,
+                asynchronous=True,
             )
         )
 
@@ -147,6 +154,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             getattr(self._transport, "enforces_deadline", False) is True
         )
         self._attempt_timeouts = AttemptTimeouts()
+        self._budget_awaited = state.budget_awaited
 
     def _bind_resources(self) -> None:
         self.sdk = AsyncSdkResource(self)
@@ -251,6 +259,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 while True:
                     if isinstance(step, Send):
                         outcome: object
+                        if self._budget is not None:
+                            step = await self._paced(step)
                         if self._transport_keeps_deadline:
                             try:
                                 outcome = await self._transport.send(
@@ -260,6 +270,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                                 outcome = error
                         else:
                             outcome = await self._send_by_deadline(step)
+                        if self._budget is not None:
+                            await self._report(outcome)
                         step = flow.send(outcome)
                     elif isinstance(step, Authenticate):
                         if rotation and not gated:
@@ -306,6 +318,29 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             "hold, and check whether the old key still works",
             maybe_processed=True,
         )
+    async def _paced(self, step: Send) -> Send:
+        """Wait for the rate budget's slot for this attempt, within the call's deadline (the
+        wait is an ordinary cancellable sleep)."""
+        budget = self._budget
+        if self._budget_awaited:
+            answer = await budget.acquire(step.remaining)
+        else:
+            answer = budget.acquire(step.remaining)
+        wait = checked_wait(answer, budget, step, self._settings)
+        if not wait > 0.0:
+            return step
+        started = self._clock.monotonic()
+        await self._sleep(wait)
+        return after_wait(step, self._settings, wait, self._clock.monotonic() - started)
+
+    async def _report(self, outcome: object) -> None:
+        """A 429 moves the shared schedule back for every caller of the budget."""
+        if isinstance(outcome, HttpResponse) and outcome.status_code == 429:
+            retry_after = retry_after_of(outcome, self._clock.wall())
+            if self._budget_awaited:
+                await self._budget.penalize(retry_after)
+            else:
+                self._budget.penalize(retry_after)
 
     async def _switch_to(self, new_key: Secret, result: object) -> None:
         """Use the rotated or generated key from now on, and tell the application about it."""

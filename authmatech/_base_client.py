@@ -15,6 +15,7 @@ from typing import Any, Final, Generic, TypeVar, cast
 import attrs
 
 from ._keyring import KeyRing
+from ._pacing import check_budget
 from .core import Clock, RetryPolicy, Send, Settings, Timeout
 from .core._request import DEFAULT_BASE_URL, ClientConfig, check_base_url
 from .credentials import Credentials, Secret
@@ -169,6 +170,10 @@ class ClientState(Generic[TransportT, SleepT]):
     on_api_key_rotated: Callable[[Secret], Any] | None
     clock: Clock
     sleep: SleepT
+    budget: Any = None
+    """The rate budget (shared by derived clients), or None."""
+    budget_awaited: bool = False
+    """Whether the budget's methods are coroutines (the async client awaits them)."""
 
     def derive(
         self,
@@ -206,6 +211,8 @@ def prepare_state(
     sleep: SleepT,
     protocol: type,
     default_transport: Callable[[Any], TransportT],
+    rate_budget: object = None,
+    asynchronous: bool = False,
 ) -> ClientState[TransportT, SleepT]:
     """Validate a client's constructor arguments (all of them, before any I/O)."""
     credentials, provider = make_credentials(
@@ -235,6 +242,7 @@ def prepare_state(
         raise ConfigurationError("clock must be an authmatech.core.Clock")
     if not callable(sleep):
         raise ConfigurationError("sleep must be a callable taking a number of seconds")
+    budget_awaited = check_budget(rate_budget, asynchronous=asynchronous)
     return ClientState(
         keys=KeyRing(credentials, provider),
         settings=settings,
@@ -245,6 +253,8 @@ def prepare_state(
         on_api_key_rotated=on_api_key_rotated,
         clock=clock or default_clock(),
         sleep=sleep,
+        budget=rate_budget,
+        budget_awaited=bool(budget_awaited),
     )
 
 
@@ -264,6 +274,7 @@ class BaseClient(Generic[TransportT, SleepT]):
         self._clock = state.clock
         self._sleep = state.sleep
         self._on_api_key_rotated = state.on_api_key_rotated
+        self._budget = state.budget
         self._bind_resources()
 
     def _bind_resources(self) -> None:

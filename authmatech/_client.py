@@ -18,7 +18,9 @@ from ._base_client import (
     new_key_of,
     prepare_state,
 )
-from .core import Authenticate, Call, Clock, RetryPolicy, Send, Timeout
+from ._budget import SyncRateBudget
+from ._pacing import after_wait, checked_wait, retry_after_of
+from .core import Authenticate, Call, Clock, HttpResponse, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
 from .errors import AuthmatechError, ConfigurationError, KeyResponseError, RotationCallbackError
@@ -59,7 +61,9 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
     ``AUTHMATECH_API_KEY``, ``AUTHMATECH_CLIENT_SECRET``, ``AUTHMATECH_SDK_TOKEN``,
     ``AUTHMATECH_BASE_URL``). ``api_key`` may be a zero-argument callable, read before every
     attempt. ``http_client`` (an ``httpx.Client``: proxies, mTLS, custom CA) or ``transport``
-    replace the default transport and are never closed by this client.
+    replace the default transport and are never closed by this client. ``rate_budget`` (e.g.
+    ``authmatech.RateBudget(limit=1000, per=60.0)``, shared with derived clients) paces every
+    attempt under the account's rate limit.
     """
 
     def __init__(
@@ -80,6 +84,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
         app_info: str | None = None,
         clock: Clock | None = None,
         sleep: Callable[[float], object] | None = None,
+        rate_budget: SyncRateBudget | None = None,
     ) -> None:
         from .transports import HttpxTransport
 
@@ -114,6 +119,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                 sleep=time.sleep if sleep is None else sleep,
                 protocol=SyncTransport,
                 default_transport=lambda given: HttpxTransport(given, family=http_family),
+                rate_budget=rate_budget,
             )
         )
 
@@ -180,6 +186,8 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                 step = next(flow)
                 while True:
                     if isinstance(step, Send):
+                        if self._budget is not None:
+                            step = self._paced(step)
                         try:
                             outcome: object = self._transport.send(
                                 step.request,
@@ -189,6 +197,8 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                             )
                         except AuthmatechError as error:
                             outcome = error
+                        if self._budget is not None:
+                            self._report(outcome)
                         step = flow.send(outcome)
                     elif isinstance(step, Authenticate):
                         if rotation and not gated:
@@ -215,6 +225,22 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
         finally:
             if gated:
                 keys.leave_rotation()
+
+    def _paced(self, step: Send) -> Send:
+        """Wait for the rate budget's slot for this attempt, within the call's deadline."""
+        wait = checked_wait(
+            self._budget.acquire(step.remaining), self._budget, step, self._settings
+        )
+        if not wait > 0.0:
+            return step
+        started = self._clock.monotonic()
+        self._sleep(wait)
+        return after_wait(step, self._settings, wait, self._clock.monotonic() - started)
+
+    def _report(self, outcome: object) -> None:
+        """A 429 moves the shared schedule back for every caller of the budget."""
+        if isinstance(outcome, HttpResponse) and outcome.status_code == 429:
+            self._budget.penalize(retry_after_of(outcome, self._clock.wall()))
 
     def _switch_to(self, new_key: Secret, result: object) -> None:
         """Use the rotated or generated key from now on, and tell the application about it."""

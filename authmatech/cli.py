@@ -167,6 +167,20 @@ def _parser() -> argparse.ArgumentParser:
         help="allow a --host other machines can reach (e.g. 0.0.0.0 in a container): the "
         "sandbox has no TLS and anyone who reaches it can use its credentials",
     )
+    serve.add_argument(
+        "--rate-limit",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="requests the account may make per window before 429s (default 1000)",
+    )
+    serve.add_argument(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="the rate limit's sliding window in seconds (default 60)",
+    )
     return parser
 
 
@@ -385,8 +399,14 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
         raise ConfigurationError(str(error)) from None
     if not 0 <= args.port <= 65535:
         raise ConfigurationError("--port must be from 0 to 65535")
+    if args.rate_limit < 1:
+        raise ConfigurationError("--rate-limit must be at least 1 request")
+    if not 0 < args.rate_window <= 86_400:
+        raise ConfigurationError("--rate-window must be more than 0 and at most 86400 seconds")
     sandbox = Sandbox()
-    account = sandbox.create_account()
+    account = sandbox.create_account(
+        rate_limit_per_minute=args.rate_limit, rate_window=args.rate_window
+    )
     proof = sandbox.device_proof("+962791234567")
 
     async def run() -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "InvalidMobileNumberError",
     "KeyResponseError",
     "NotFoundError",
+    "RateBudgetTimeoutError",
     "RateLimitError",
     "RedirectError",
     "RotationCallbackError",
@@ -113,6 +114,18 @@ class APIConnectionError(AuthmatechError):
 
 class APITimeoutError(APIConnectionError):
     """A timeout (connect, read, write, pool, or the call's overall deadline) expired."""
+
+
+class RateBudgetTimeoutError(APITimeoutError):
+    """The account's rate budget has no slot for this attempt before the call's deadline.
+
+    Raised *before sending* (``maybe_processed`` is ``False``: nothing was billed) when the
+    wait for a slot alone would pass the deadline; ``max_wait`` is what was left of it.
+    """
+
+    def __init__(self, message: str, *, max_wait: float) -> None:
+        super().__init__(message, maybe_processed=False)
+        self.max_wait = max_wait
 
 
 class APIStatusError(AuthmatechError):

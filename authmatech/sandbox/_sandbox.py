@@ -91,8 +91,14 @@ class Sandbox:
         products: Iterable[str] | None = None,
         balance: int = 10_000,
         rate_limit_per_minute: int = 1000,
+        rate_window: float = 60.0,
     ) -> SandboxAccount:
-        """A new account; its raw credentials are returned here and kept nowhere else."""
+        """A new account; its raw credentials are returned here and kept nowhere else.
+
+        It admits ``rate_limit_per_minute`` requests in any ``rate_window`` seconds (a sliding
+        window, like the API: 1,000 in 60 s) and answers 429 beyond; a short window lets tests
+        and benchmarks meet the limit quickly.
+        """
         if isinstance(products, str):
             raise TypeError("products is a collection of product names, not one string")
         enabled = ALL_PRODUCTS if products is None else frozenset(products)
@@ -103,6 +109,10 @@ class Sandbox:
             raise ValueError("balance must be >= 0")
         if rate_limit_per_minute < 1:
             raise ValueError("rate_limit_per_minute must be >= 1")
+        if isinstance(rate_window, bool) or not isinstance(rate_window, (int, float)):
+            raise TypeError("rate_window must be a number of seconds")
+        if not 0 < rate_window <= 86_400:
+            raise ValueError("rate_window must be more than 0 and at most 86400 seconds")
         with self._lock:
             ids = self._world.ids
             client_id = "cl_sbx_" + ids.hex_id(10)
@@ -117,6 +127,7 @@ class Sandbox:
                 products=enabled,
                 balance=balance,
                 rate_limit_per_minute=rate_limit_per_minute,
+                rate_window=float(rate_window),
             )
             account.balance_history.append(
                 {
@@ -281,7 +292,7 @@ class Sandbox:
                 request.header("x-api-key"),
                 request.header("x-sdk-token"),
             )
-            if not admit(account.window, account.rate_limit_per_minute, now):
+            if not admit(account.window, account.rate_limit_per_minute, now, account.rate_window):
                 raise ApiError(429, "Rate limit exceeded.")
             call = Call(
                 request=request,

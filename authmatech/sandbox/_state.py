@@ -124,6 +124,7 @@ class Account:
     products: frozenset[str]
     balance: int
     rate_limit_per_minute: int
+    rate_window: float = 60.0
     window: deque[float] = attrs.Factory(deque)
     sdk_sessions: dict[str, SdkSession] = attrs.Factory(dict)
     verifications: list[dict[str, object]] = attrs.Factory(list)

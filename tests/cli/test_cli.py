@@ -81,6 +81,8 @@ def test_verify_with_a_wrong_proof_exits_one() -> None:
         (["verify", "+962791234567"], "--proof is required"),
         (["sandbox", "serve", "--host", "0.0.0.0"], "pass --allow-non-loopback"),
         (["sandbox", "serve", "--port", "70000"], "--port"),
+        (["sandbox", "serve", "--rate-limit", "0"], "--rate-limit must be at least 1"),
+        (["sandbox", "serve", "--rate-window", "0"], "--rate-window must be more than 0"),
     ],
 )
 def test_user_errors_exit_two_without_a_traceback(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 
+import pytest
 from sandbox_helpers import NUMBER, RATE_LIMITED, FakeClock, call, envelope, sdk_auth, verify
 
 from authmatech.sandbox import Sandbox
@@ -95,3 +96,20 @@ def test_admit_unit():
         True, True, False, False, True, False, True,
     ]  # fmt: skip
     assert list(window) == [60.0, 61.0]
+
+
+def test_a_short_window(sb: Sandbox, clock: FakeClock):
+    account = sb.create_account(rate_limit_per_minute=2, rate_window=10)
+    start = clock.now
+    assert call(sb, "GET", PRODUCTS, account=account).status == 200
+    assert call(sb, "GET", PRODUCTS, account=account).status == 200
+    clock.now = start + 9.999
+    assert call(sb, "GET", PRODUCTS, account=account).status == 429
+    clock.now = start + 10
+    assert call(sb, "GET", PRODUCTS, account=account).status == 200
+
+
+def test_a_bad_window_is_refused(sb: Sandbox):
+    for bad, error in ((0, ValueError), (-1, ValueError), (86_401, ValueError), ("9", TypeError)):
+        with pytest.raises(error, match="rate_window must be"):
+            sb.create_account(rate_window=bad)  # type: ignore[arg-type]
