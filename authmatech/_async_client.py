@@ -23,6 +23,8 @@ from ._base_client import (
     prepare_state,
 )
 from ._budget import AsyncRateBudget, RateBudget
+from ._fork import FORKS
+from ._lifecycle import running_loop
 from ._pacing import after_wait, checked_wait, retry_after_of
 from .core import Authenticate, Call, Clock, HttpResponse, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
@@ -179,8 +181,9 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
 
     async def aclose(self) -> None:
         """Close the connection pool this client created (never a caller's ``http_client``)."""
-        if self._state.owns_transport:
-            await self._transport.aclose()
+        transport = self._pool.close_transport()
+        if transport is not None:
+            await transport.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -249,6 +252,13 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         """Drive the core's call flow. A rotation first takes the key ring's rotation gate
         (within the call's deadline); a call answered 401 waits, within its deadline, for a
         rotation under way."""
+        if self._forks != FORKS.value:
+            self._renew_after_fork()
+        loop = running_loop()
+        if loop is not self._pool.loop and loop is not None:
+            await self._pool.bind(loop)
+        if self._transport is not self._pool.transport:
+            self._transport = self._pool.transport
         keys = self._keys
         rotation = call.operation.replaces_key
         gated = False

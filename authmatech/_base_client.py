@@ -14,7 +14,9 @@ from typing import Any, Final, Generic, TypeVar, cast
 
 import attrs
 
+from ._fork import FORKS
 from ._keyring import KeyRing
+from ._lifecycle import Pool
 from ._pacing import check_budget
 from .core import Clock, RetryPolicy, Send, Settings, Timeout
 from .core._request import DEFAULT_BASE_URL, ClientConfig, check_base_url
@@ -170,6 +172,8 @@ class ClientState(Generic[TransportT, SleepT]):
     on_api_key_rotated: Callable[[Secret], Any] | None
     clock: Clock
     sleep: SleepT
+    pool: Any = None
+    """The :class:`~authmatech._lifecycle.Pool` holding the transport in use (shared)."""
     budget: Any = None
     """The rate budget (shared by derived clients), or None."""
     budget_awaited: bool = False
@@ -243,12 +247,21 @@ def prepare_state(
     if not callable(sleep):
         raise ConfigurationError("sleep must be a callable taking a number of seconds")
     budget_awaited = check_budget(rate_budget, asynchronous=asynchronous)
+    chosen = (
+        cast(TransportT, transport) if transport is not None else default_transport(http_client)
+    )
+    pool = Pool(
+        chosen,
+        factory=(
+            (lambda: default_transport(None)) if transport is None and http_client is None else None
+        ),
+        caller_client=http_client is not None,
+    )
     return ClientState(
         keys=KeyRing(credentials, provider),
         settings=settings,
-        transport=(
-            cast(TransportT, transport) if transport is not None else default_transport(http_client)
-        ),
+        transport=chosen,
+        pool=pool,
         owns_transport=transport is None,
         on_api_key_rotated=on_api_key_rotated,
         clock=clock or default_clock(),
@@ -270,12 +283,22 @@ class BaseClient(Generic[TransportT, SleepT]):
         self._state = state
         self._keys = state.keys
         self._settings = state.settings
-        self._transport = state.transport
         self._clock = state.clock
         self._sleep = state.sleep
         self._on_api_key_rotated = state.on_api_key_rotated
         self._budget = state.budget
+        self._pool = state.pool
+        self._forks = state.pool.forks
+        self._transport = state.pool.transport
         self._bind_resources()
+
+    def _renew_after_fork(self) -> None:
+        """The first call in a forked child: a pool of this process's own, and a key ring
+        without the parent's lock or rotation in flight (see :mod:`authmatech._lifecycle`)."""
+        pool = self._pool
+        pool.after_fork(self._keys.after_fork)
+        self._transport = pool.transport
+        self._forks = FORKS.value
 
     def _bind_resources(self) -> None:
         raise NotImplementedError

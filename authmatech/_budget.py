@@ -26,13 +26,13 @@ decisions are the pure functions :func:`gcra_reserve` and :func:`gcra_penalize`.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import ClassVar, Protocol, runtime_checkable
 
 import attrs
 
+from ._fork import ProcessLock
 from .errors import ConfigurationError
 
 __all__ = [
@@ -160,7 +160,8 @@ class RateBudget:
 
     The budget counts one process. Processes that share an account (prefork workers, several
     machines) each need a share of the limit (``limit=1000 // workers``) or a shared budget on
-    Redis. It is thread-safe and never blocks: the same object may serve ``Client`` and
+    Redis (a forked child keeps the schedule it inherited, with a lock of its own). It is
+    thread-safe and never blocks: the same object may serve ``Client`` and
     ``AsyncClient`` instances, in threads, under asyncio and trio at once. ``clock`` (a
     monotonic clock in seconds) is injectable for tests.
     """
@@ -221,7 +222,7 @@ class RateBudget:
             max_pause=per,
         )
         self._clock = clock
-        self._lock = threading.Lock()
+        self._lock = ProcessLock()
         self._tat = -math.inf
 
     @property
@@ -249,21 +250,15 @@ class RateBudget:
         """Reserve a slot: the seconds to wait before sending, or None (nothing reserved)
         when the slot is further away than ``max_wait`` seconds."""
         schedule = self._schedule
-        with self._lock:
+        with self._lock.get():
             wait, self._tat = gcra_reserve(self._tat, self._clock(), schedule, max_wait)
         return wait
 
     def penalize(self, retry_after: float | None) -> None:
         """The server answered 429: no caller of this budget sends before the pause is over."""
         schedule = self._schedule
-        with self._lock:
+        with self._lock.get():
             self._tat = gcra_penalize(self._tat, self._clock(), schedule, retry_after)
-
-    def after_fork(self) -> None:
-        """In a forked child: a new lock (the parent's may have been held by a thread that
-        does not exist here). The schedule is kept; the child is another process, with its
-        own share of the account to use."""
-        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (

@@ -19,6 +19,7 @@ from ._base_client import (
     prepare_state,
 )
 from ._budget import SyncRateBudget
+from ._fork import FORKS
 from ._pacing import after_wait, checked_wait, retry_after_of
 from .core import Authenticate, Call, Clock, HttpResponse, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
@@ -153,8 +154,9 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
 
     def close(self) -> None:
         """Close the connection pool this client created (never a caller's ``http_client``)."""
-        if self._state.owns_transport:
-            self._transport.close()
+        transport = self._pool.close_transport()
+        if transport is not None:
+            transport.close()
 
     def __enter__(self) -> Client:
         return self
@@ -177,6 +179,8 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
         """Drive the core's call flow. A rotation first takes the key ring's rotation gate
         (within the call's deadline); a call answered 401 waits, within its deadline, for a
         rotation under way."""
+        if self._forks != FORKS.value:
+            self._renew_after_fork()
         keys = self._keys
         rotation = call.operation.replaces_key
         gated = False

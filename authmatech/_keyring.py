@@ -199,6 +199,12 @@ class KeyRing:
         """Whether a rotation (or key generation) through these keys is under way."""
         return self.gate.busy
 
+    def after_fork(self) -> None:
+        """In a forked child: no lock held, no rotation under way and no waiter (the parent's
+        threads and loops that held, ran or waited for them do not exist here)."""
+        self._lock = threading.Lock()
+        self.gate = RotationGate()
+
     @property
     def client_id(self) -> str:
         assert self._credentials.client_id is not None

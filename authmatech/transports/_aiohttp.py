@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import AsyncGenerator
 from types import TracebackType
 
 import aiohttp
@@ -82,18 +83,43 @@ def _unsendable(request: HttpRequest) -> ConfigurationError:
     )
 
 
+async def _close_with_loop(
+    transport: AiohttpTransport, session: aiohttp.ClientSession
+) -> AsyncGenerator[None, None]:
+    """Parked at its ``yield`` until the loop shuts its async generators down, or until the
+    transport drops it: then it closes the session it guards, on that loop."""
+    try:
+        yield
+    finally:
+        if transport._session is session:
+            transport._session = None
+            transport._guard = None
+        await session.close()
+
+
 class AiohttpTransport:
     """Sends each request once with an ``aiohttp.ClientSession``; never follows redirects.
 
     Without ``session`` it creates one inside the running loop on first use (``limit`` pooled
-    connections) and closes it in :meth:`aclose`; use one transport per event loop. A caller's
+    connections) and closes it in :meth:`aclose`, or when that loop ends (``asyncio.run()``
+    shuts it down): a later loop gets a session of its own. A caller's
     session is used as it is (set ``trust_env`` or proxies there) and is never closed here.
     aiohttp has no write timeout, so ``Timeout.write`` is not applied. ``Timeout.total`` bounds
     each ``send`` (the client's deadline: see ``enforces_deadline`` in
     :mod:`authmatech.transports`).
     """
 
-    __slots__ = ("_closed", "_given", "_limit", "_max_response_bytes", "_session", "_timeouts")
+    __slots__ = (
+        "_closed",
+        "_given",
+        "_guard",
+        "_limit",
+        "_loop",
+        "_max_response_bytes",
+        "_parked",
+        "_session",
+        "_timeouts",
+    )
 
     #: ``send`` ends within ``timeout.total`` (aiohttp's total timeout), so the client need not.
     enforces_deadline = True
@@ -114,33 +140,61 @@ class AiohttpTransport:
         self._given = session
         self._limit = 100 if limit is None else limit
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._guard: object | None = None
+        self._parked: list[object] = []
         self._closed = False
         self._timeouts = TimeoutCache(_client_timeout)
 
-    def _open(self) -> aiohttp.ClientSession:
+    def after_fork(self) -> None:
+        """In a forked child: forget the parent's session, untouched (closing it here could
+        disturb the parent's connections); the next send opens one in this process."""
+        self._park()
+
+    def _park(self) -> None:
+        # Kept referenced, never closed from here: its loop has ended or belongs to the
+        # parent process, and a collected session or guard would warn or close the parent's
+        # sockets. At most a few are kept.
+        if self._session is not None and self._given is None:
+            self._parked.append((self._session, self._guard))
+            del self._parked[:-8]
+        self._session = None
+        self._guard = None
+        self._loop = None
+
+    async def _open(self) -> aiohttp.ClientSession:
+        """A session on the running loop; one this transport creates is closed when the loop
+        shuts its async generators down (as ``asyncio.run()`` does), so the next loop gets a
+        session of its own and no connection is left behind."""
         if self._closed:
-            raise RuntimeError("this AiohttpTransport is closed")
+            raise closed_error()
         try:
-            asyncio.get_running_loop()
+            loop = asyncio.get_running_loop()
         except RuntimeError:
             raise ConfigurationError(
                 "AiohttpTransport runs on asyncio only and no asyncio loop is running (trio?); "
                 "use the default AsyncHttpxTransport (the AsyncClient's default) instead"
             ) from None
+        if self._session is not None:  # its loop has ended without closing it
+            self._park()
         session = self._given
+        self._loop = loop
         if session is None:
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._limit))
             # aiohttp silently sends a GET again after a reset; the core decides retries, so
             # switch that off (aiohttp's own test client does the same; there is no public knob).
             session._retry_connection = False
+            guard = _close_with_loop(self, session)
+            await guard.asend(None)
+            self._guard = guard
         self._session = session
         return session
 
     async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
         session = self._session
-        if session is None:
-            session = self._open()
+        if session is None or self._loop is not asyncio._get_running_loop():
+            session = await self._open()
         try:
             response: aiohttp.ClientResponse | None = await session.request(
                 request.method,
@@ -188,8 +242,11 @@ class AiohttpTransport:
         """Close the session if this transport created it; a caller's session stays open."""
         self._closed = True
         session, self._session = self._session, None
+        guard, self._guard = self._guard, None
         if session is not None and self._given is None:
             await session.close()
+        if guard is not None:
+            await guard.aclose()  # type: ignore[attr-defined]
 
     async def __aenter__(self) -> AiohttpTransport:
         return self

@@ -19,6 +19,7 @@ from authmatech._budget import (
     gcra_reserve,
     is_nonblocking,
 )
+from authmatech._fork import FORKS
 
 
 class FakeClock:
@@ -212,11 +213,15 @@ async def test_async_tasks_and_threads_share_it_at_once(anyio_backend: str) -> N
     assert sorted(round(w / budget.interval) for w in waits if w is not None) == list(range(100))
 
 
-def test_after_fork_gives_a_fresh_lock() -> None:
+def test_a_forked_child_never_inherits_the_lock_held() -> None:
     budget = RateBudget()
-    budget._lock.acquire()  # a thread of the parent held it at the fork
-    budget.after_fork()
-    assert budget.acquire(1.0) == 0.0
+    budget._lock.get().acquire()  # a thread of the parent holds it when the process forks
+    FORKS.bump()  # what the at-fork hook does in the child
+    try:
+        assert budget.acquire(1.0) == 0.0
+        assert budget._lock.get() is budget._lock.get()
+    finally:
+        FORKS.value -= 1
 
 
 @pytest.fixture(params=["asyncio", "trio"])

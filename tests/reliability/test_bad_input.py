@@ -162,6 +162,7 @@ CONSTRUCTOR_BAD: dict[str, list[Any]] = {
     "app_info": ["", "  ", "my\napp", "appé/1.0", HUGE, SURROGATE, 12345],
     "clock": ["clock", 12345],
     "sleep": ["sleep", 12345],
+    "rate_budget": ["budget", 12345, object()],
 }
 
 

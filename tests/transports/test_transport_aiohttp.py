@@ -198,7 +198,7 @@ async def test_owned_session_is_closed(
 ) -> None:
     await transport.send(make_request(server.url("/ok")), FAST)
     await transport.aclose()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(ConfigurationError, match="connection pool is closed"):
         await transport.send(make_request(server.url("/ok")), FAST)
 
 
