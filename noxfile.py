@@ -125,6 +125,16 @@ def fleet(session: nox.Session) -> None:
 
 
 @nox.session
+def budget(session: nox.Session) -> None:
+    """The rate budget against the sandbox's rate limit over loopback (see bench/README.md).
+
+    ``nox -s budget -- --quick`` for a smoke run.
+    """
+    session.install("-e", ".[aiohttp]")
+    session.run("python", "bench/budget.py", *session.posargs)
+
+
+@nox.session
 def ladder(session: nox.Session) -> None:
     """Where the library's time goes, one layer at a time (see bench/README.md).
 

@@ -14,6 +14,7 @@ pytest.importorskip("aiohttp")
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
+import budget  # noqa: E402
 import ladder  # noqa: E402
 import run  # noqa: E402
 
@@ -53,3 +54,16 @@ def test_a_quick_run_reports_every_row_and_writes_json(tmp_path: Path) -> None:
     assert written["rows"] == report["rows"]
     for row in report["rows"]:
         assert row["scenario"] in report["table"]
+
+
+def test_the_budget_benchmark_runs_both_scenarios(tmp_path: Path) -> None:
+    report = budget.run(
+        quick=True, limit=20, window=1.0, windows=1, in_flight=5, json_path=tmp_path / "b.json"
+    )
+    plain, paced = report["outcomes"]
+    assert plain["scenario"] == "without a budget"
+    assert paced["rate_limited"] == 0
+    assert paced["other_errors"] == 0
+    assert paced["ok"] > 0
+    assert "limit used" in report["table"]
+    assert json.loads((tmp_path / "b.json").read_text(encoding="utf-8"))["outcomes"]
