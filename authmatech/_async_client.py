@@ -328,6 +328,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             "hold, and check whether the old key still works",
             maybe_processed=True,
         )
+
     async def _paced(self, step: Send) -> Send:
         """Wait for the rate budget's slot for this attempt, within the call's deadline (the
         wait is an ordinary cancellable sleep)."""
