@@ -4,7 +4,8 @@
 * primitives are checked strictly (``"false"`` is not a ``bool``), so a malformed response
   fails loudly instead of turning into a wrong verdict;
 * open enums (``Decision | str``) take a member for a known value and the string otherwise;
-* :class:`~authmatech.credentials.Secret` values are revealed only when a body is built.
+* :class:`~authmatech.credentials.Secret` values are revealed only when a body is built;
+* a result's ``response`` (the response it was read from) is never read from or written to JSON.
 """
 
 from __future__ import annotations
@@ -163,7 +164,8 @@ def _build() -> cattrs.Converter:
 
     def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:
         overrides: dict[str, Any] = {
-            a.name: override(rename=wire_name(a)) for a in attrs.fields(cls)
+            a.name: override(omit=True) if a.name == "response" else override(rename=wire_name(a))
+            for a in attrs.fields(cls)
         }
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
 
@@ -172,6 +174,8 @@ def _build() -> cattrs.Converter:
             a.name: (
                 override(rename="__raw__", struct_hook=_passthrough)
                 if a.name == "raw"
+                else override(omit=True)
+                if a.name == "response"
                 else override(rename=wire_name(a))
             )
             for a in attrs.fields(cls)

@@ -2,7 +2,8 @@
 
 Enums are *open*: a field typed ``Decision | str`` holds a :class:`Decision` member for a known
 value and the plain string for a value the server adds later, so old clients keep working.
-Every result keeps the server's raw ``data`` in ``raw`` for fields this version does not model.
+Every result keeps the server's raw ``data`` in ``raw`` for fields this version does not model,
+and the response it was read from in ``response`` (status, headers, ``request_id``, raw body).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import attrs
 
 from ._mask import redact_text
+from ._received import HttpResponse
 from .credentials import Secret
 
 __all__ = [
@@ -243,6 +245,7 @@ def _raw() -> Any:
     return attrs.field(factory=dict, repr=False, eq=False)
 
 
+
 @attrs.frozen(slots=True, kw_only=True)
 class VerifyResult:
     """The verdict. ``valid_number=False`` is a normal answer, not an error."""
@@ -252,6 +255,10 @@ class VerifyResult:
         default=None, metadata={"wire": "mobileNumber"}, repr=lambda value: redact_text(repr(value))
     )
     raw: Mapping[str, Any] = _raw()
+    response: HttpResponse | None = attrs.field(default=None, repr=False, eq=False)
+    """The response this result was read from: ``status_code``, ``headers``, ``request_id``
+    (quote it to support) and the raw ``body``. Every result has one. Metadata, not the
+    answer: it takes no part in equality or repr, and is ``None`` for a result built by hand."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -260,6 +267,7 @@ class SdkSession:
 
     sdk_session_id: str | None = None
     raw: Mapping[str, Any] = _raw()
+    response: HttpResponse | None = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -281,6 +289,7 @@ class TrustScore:
     breakdown: Mapping[str, float] = attrs.field(factory=dict)
     metadata_id: str | None = None
     raw: Mapping[str, Any] = _raw()
+    response: HttpResponse | None = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -297,6 +306,7 @@ class ShieldAssessment:
     transaction_id: str | None = None
     metadata_id: str | None = None
     raw: Mapping[str, Any] = _raw()
+    response: HttpResponse | None = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -322,6 +332,7 @@ class DetectAnalysis:
     transaction_id: str | None = None
     metadata_id: str | None = None
     raw: Mapping[str, Any] = _raw()
+    response: HttpResponse | None = attrs.field(default=None, repr=False, eq=False)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -329,6 +340,9 @@ class RotatedApiKey:
     """The new API key from a rotation. It is shown once: store it, then retire the old one."""
 
     api_key: Secret
+    response: HttpResponse | None = attrs.field(default=None, repr=False, eq=False)
+    """The response's status, headers and request id; its body (which holds the key) is
+    withheld."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -336,6 +350,9 @@ class GeneratedApiKey:
     """A newly generated API key (``201 Created``). It is shown once: store it."""
 
     api_key: Secret
+    response: HttpResponse | None = attrs.field(default=None, repr=False, eq=False)
+    """The response's status, headers and request id; its body (which holds the key) is
+    withheld."""
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -344,3 +361,4 @@ class ApiResult:
     Connect): returned as the server sent it."""
 
     data: Any = attrs.field(default=None, repr=lambda data: redact_text(repr(data)))
+    response: HttpResponse | None = attrs.field(default=None, repr=False, eq=False)

@@ -7,13 +7,16 @@ from ..errors import ConfigurationError
 
 __all__ = ["require"]
 
+#: Where the classes the core exports are defined (``core.HttpResponse`` lives outside it).
+_CORE_MODULES = ("authmatech.core", "authmatech._received")
+
 
 def require(where: str, *checks: tuple[object, type, str]) -> None:
     """Raise ``ConfigurationError`` for the first ``(value, kind, name)`` whose value is not a
     ``kind``; ``where`` names the function."""
     for value, kind, name in checks:
         if not isinstance(value, kind):
-            prefix = "core." if kind.__module__.startswith("authmatech.core") else ""
+            prefix = "core." if kind.__module__.startswith(_CORE_MODULES) else ""
             raise ConfigurationError(
                 f"{where}'s {name} must be a {prefix}{kind.__name__}, not {type(value).__name__}"
             )

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import cattrs
 
+from .. import models
 from .._convert import converter
 from ..credentials import Secret, issued_key
 from ..errors import (
@@ -41,7 +42,7 @@ from ..errors import (
 )
 from ..models import Message
 from ._checks import require
-from ._http import HttpResponse, request_id_of
+from ._http import HttpResponse, received, request_id_of
 from ._keys import find_issued_key, header_problem, key_response_error
 from ._operations import Operation
 from ._redact import redact_text
@@ -164,15 +165,40 @@ def _issued(operation: Operation[T], response: HttpResponse, now: float | None) 
         raise key_response_error(
             operation.name, endpoint, response, why, api_key=Secret(key), request_id=request_id
         )
-    return operation.result(issued_key(key))
+    result = operation.result(issued_key(key))
+    _keep_response(result, response)
+    return result
 
 
 def _result(operation: Operation[T], data: Any, response: HttpResponse) -> T:
     try:
-        return operation.result(data)
+        result = operation.result(data)
     except (TypeError, ValueError, KeyError, cattrs.BaseValidationError) as exc:
         why = f"data does not match {operation.name}'s result: {_why(exc)}"
         raise _invalid(response, why) from None
+    _keep_response(result, response)
+    return result
+
+
+_KEEP_RESPONSE = (
+    models.VerifyResult,
+    models.SdkSession,
+    models.TrustScore,
+    models.ShieldAssessment,
+    models.DetectAnalysis,
+    models.ApiResult,
+)
+_KEY_RESULTS = (models.RotatedApiKey, models.GeneratedApiKey)
+
+
+def _keep_response(result: object, response: HttpResponse) -> None:
+    """Give ``result`` the response it was read from (``result.response``); a new key's result
+    gets it without the body, which holds the key."""
+    if isinstance(result, _KEEP_RESPONSE):
+        object.__setattr__(result, "response", response)
+    elif isinstance(result, _KEY_RESULTS):
+        headers = dict(response.headers)
+        object.__setattr__(result, "response", received(response.status_code, headers, b""))
 
 
 def _why(exc: BaseException) -> str:
