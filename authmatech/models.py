@@ -245,7 +245,6 @@ def _raw() -> Any:
     return attrs.field(factory=dict, repr=False, eq=False)
 
 
-
 @attrs.frozen(slots=True, kw_only=True)
 class VerifyResult:
     """The verdict. ``valid_number=False`` is a normal answer, not an error."""

@@ -6,14 +6,16 @@ Every check runs here, before anything is built or sent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import attrs
 import cattrs
 
 from .. import models
-from .._convert import converter, to_wire
+from .._convert import camel, converter, to_wire, wire_name
 from ..errors import RequestValidationError
 from ..models import ServiceType
 from . import _limits
@@ -199,16 +201,65 @@ def _why(exc: Exception) -> str:
     return str(exc)
 
 
+_NESTED_SIGNALS: dict[str, type] = {"device": models.DeviceSignal, "network": models.NetworkSignal}
+_SIGNALS_HINT = (
+    "a mapping with camelCase keys such as {'mobileNumber': '+962791234567', 'device': "
+    "{'isRooted': False}}, or authmatech.Signals(mobile_number=..., ...)"
+)
+
+
+def _wire_keys(cls: type) -> list[str]:
+    return [wire_name(field) for field in attrs.fields(cls) if field.name != "raw"]
+
+
+def _check_signal_keys(mapping: Mapping[Any, Any], cls: type, path: str) -> None:
+    """Refuse keys the model does not have, saying which camelCase key was meant: a dropped
+    key would silently change the verdict's inputs."""
+    known = _wire_keys(cls)
+    unknown = [key for key in mapping if key not in known]
+    if unknown:
+        shown = []
+        for key in unknown[:5]:
+            meant = camel(key) if isinstance(key, str) else None
+            if meant in known:
+                shown.append(f"{key!r:.40} (the key is {meant!r})")
+            else:
+                shown.append(f"{key!r:.40}")
+        raise RequestValidationError(
+            f"{path} has unknown key{'s' if len(unknown) > 1 else ''} {', '.join(shown)}: its "
+            f"keys are camelCase, one of {', '.join(known)}"
+        )
+    for key, nested in _NESTED_SIGNALS.items():
+        value = mapping.get(key) if cls is models.Signals else None
+        if isinstance(value, Mapping):
+            _check_signal_keys(value, nested, f"{path}[{key!r}]")
+
+
+def _wire_path(match: re.Match[str]) -> str:
+    return "@ " + ".".join(camel(part) for part in match.group(1).split("."))
+
+
 def _signals(signals: object) -> dict[str, Any]:
     if isinstance(signals, Mapping):
-        try:
-            signals = converter.structure(dict(signals), models.Signals)
-        except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+        _check_signal_keys(signals, models.Signals, "signals")
+        if "mobileNumber" not in signals:
             raise RequestValidationError(
-                f"signals is not a valid camelCase signals object: {_why(exc)}"
-            ) from None
-    parsed = check_instance(signals, models.Signals, "signals")
-    check_e164(parsed.mobile_number, "signals.mobile_number")
+                "signals needs 'mobileNumber': the customer's number in E.164 format "
+                "(e.g. '+962791234567')"
+            )
+        try:
+            parsed = converter.structure(dict(signals), models.Signals)
+        except (cattrs.BaseValidationError, TypeError, ValueError) as exc:
+            why = re.sub(r"@ (\$[\w.]*)", _wire_path, _why(exc))
+            raise RequestValidationError(f"signals has a value of the wrong type: {why}") from None
+        check_e164(parsed.mobile_number, "signals['mobileNumber']")
+    elif isinstance(signals, models.Signals):
+        parsed = signals
+        check_e164(parsed.mobile_number, "signals.mobile_number")
+    else:
+        raise RequestValidationError(
+            f"signals must be {_SIGNALS_HINT}, not {type(signals).__name__}"
+        )
     wire = _checked_wire(parsed, "signals")
     for name, limit in (
         ("metadata_id", _limits.METADATA_ID_MAX),

@@ -141,7 +141,7 @@ TEN_MB = 10 * 1024 * 1024
         (lambda: core.verify_web("tx", NUMBER, service_type="A" * TEN_MB), "service_type must"),
         (lambda: core.stuck_plus_reveal("s" * TEN_MB), "the limit is 256"),
         (lambda: core.connect_start_import("j" * TEN_MB, {}), "the limit is 128"),
-        (lambda: core.trust_score({"mobileNumber": "+" * TEN_MB}), "signals.mobile_number"),
+        (lambda: core.trust_score({"mobileNumber": "+" * TEN_MB}), "signals['mobileNumber']"),
     ],
 )
 def test_huge_strings_are_rejected_quickly(build: Callable[[], Any], fragment: str) -> None:
