@@ -97,6 +97,17 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
     paces every attempt under the account's rate limit.
     """
 
+    sdk: AsyncSdkResource
+    """``register_session``: the one call an SDK token may make."""
+    intelligence: AsyncIntelligenceResource
+    """Trust, Shield and Detect."""
+    account: AsyncAccountResource
+    """Key rotation and generation, products, usage, verifications, balance history."""
+    stuck_plus: AsyncStuckPlusResource
+    """Stuck+ overview, sessions, journeys, reveals, resets and backfill."""
+    connect: AsyncConnectResource
+    """Connect imports and CRM integrations."""
+
     def __init__(
         self,
         *,

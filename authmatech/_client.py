@@ -67,6 +67,17 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
     attempt under the account's rate limit.
     """
 
+    sdk: SdkResource
+    """``register_session``: the one call an SDK token may make."""
+    intelligence: IntelligenceResource
+    """Trust, Shield and Detect."""
+    account: AccountResource
+    """Key rotation and generation, products, usage, verifications, balance history."""
+    stuck_plus: StuckPlusResource
+    """Stuck+ overview, sessions, journeys, reveals, resets and backfill."""
+    connect: ConnectResource
+    """Connect imports and CRM integrations."""
+
     def __init__(
         self,
         *,

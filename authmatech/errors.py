@@ -63,7 +63,7 @@ class CredentialScopeError(ConfigurationError):
     def __init__(self, operation: str, required: str, held: Sequence[str]) -> None:
         self.operation = operation
         self.required = required
-        self.held = tuple(held)
+        self.held: tuple[str, ...] = tuple(held)
         holding = ", ".join(self.held) if self.held else "no credentials"
         super().__init__(
             f"{operation} needs the {required}, but this client holds {holding}. "
@@ -146,7 +146,7 @@ class APIStatusError(AuthmatechError):
         self.status_code = status_code
         self.code = code
         self.message = message
-        self.messages = tuple(messages)
+        self.messages: tuple[Message, ...] = tuple(messages)
         self.request_id = request_id
         parts = [f"{status_code}"]
         if code:

@@ -40,7 +40,7 @@ import anyio.abc
 import anyio.from_thread
 import attrs
 import h11
-from anyio.abc import SocketAttribute
+from anyio.abc import SocketAttribute, TaskStatus
 
 from ._envelope import failure_body
 from ._sandbox import MAX_BODY_BYTES, Sandbox
@@ -153,7 +153,7 @@ async def serve(
     *,
     allow_non_loopback: bool = False,
     limits: ServerLimits | None = None,
-    task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
+    task_status: TaskStatus[int] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``sandbox`` until cancelled; ``task_status`` receives the bound port."""
     listener = await open_listener(host, port, allow_non_loopback=allow_non_loopback)
@@ -443,7 +443,7 @@ class ServerThread(AbstractContextManager["ServerThread"]):
         check_host(host, allow_non_loopback)
         self.sandbox = sandbox
         self.host = host
-        self.port = port
+        self.port: int = port
         self._backend = backend
         self._allow_non_loopback = allow_non_loopback
         self._limits = limits
