@@ -226,7 +226,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 )
         return self._keys.with_provided(value)
 
-    async def _send_by_deadline(self, step: Send) -> object:
+    async def _send_by_deadline(self, step: Send) -> HttpResponse | AuthmatechError:
         """Send within what is left of the call's deadline, for a transport that cannot.
 
         On asyncio (Python 3.11+) this uses asyncio's own timeout, which costs less than half
@@ -238,7 +238,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             try:
                 async with deadline:
                     try:
-                        return await self._transport.send(step.request, step.timeout)
+                        sent: HttpResponse = await self._transport.send(step.request, step.timeout)
+                        return sent
                     except AuthmatechError as error:
                         return error
             except TimeoutError:
@@ -247,7 +248,8 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             return self._deadline_passed()
         with anyio.move_on_after(step.remaining):
             try:
-                return await self._transport.send(step.request, step.timeout)
+                answer: HttpResponse = await self._transport.send(step.request, step.timeout)
+                return answer
             except AuthmatechError as error:
                 return error
         return self._deadline_passed()
@@ -279,7 +281,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 step = next(flow)
                 while True:
                     if isinstance(step, Send):
-                        outcome: object
+                        outcome: HttpResponse | AuthmatechError
                         if self._budget is not None:
                             step = await self._paced(step)
                         if self._transport_keeps_deadline:

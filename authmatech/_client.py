@@ -204,7 +204,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                         if self._budget is not None:
                             step = self._paced(step)
                         try:
-                            outcome: object = self._transport.send(
+                            outcome: HttpResponse | AuthmatechError = self._transport.send(
                                 step.request,
                                 self._attempt_timeouts.get(step)
                                 if self._transport_keeps_deadline

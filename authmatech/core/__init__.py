@@ -41,7 +41,7 @@ from ._calls import (
     verify,
     verify_web,
 )
-from ._flow import Authenticate, Clock, Send, Settings, Sleep, Step, call_flow
+from ._flow import Answer, Authenticate, Clock, Send, Settings, Sleep, Step, call_flow
 from ._http import HttpRequest, HttpResponse, Timeout
 from ._operations import OPERATIONS, Auth, Operation, Replay
 from ._redact import RedactionFilter, mask_headers, mask_phone, redact_text
@@ -53,6 +53,7 @@ from ._validate import check_e164
 __all__ = [
     "DEFAULT_BASE_URL",
     "OPERATIONS",
+    "Answer",
     "Auth",
     "Authenticate",
     "Call",

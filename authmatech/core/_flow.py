@@ -38,6 +38,7 @@ __all__ = [
     "Settings",
     "Sleep",
     "Step",
+    "Answer",
     "call_flow",
     "unchecked_flow",
 ]
@@ -90,7 +91,9 @@ class Sleep:
 
 
 Step = Union[Authenticate, Send, Sleep]  # noqa: UP007 (a runtime alias on Python 3.10)
-Outcome = Union[HttpResponse, AuthmatechError]  # noqa: UP007
+#: What a driver sends back into the flow: ``Credentials`` for ``Authenticate``, the
+#: ``HttpResponse`` or the transport's ``AuthmatechError`` for ``Send``, ``None`` for ``Sleep``.
+Answer = Union[Credentials, HttpResponse, AuthmatechError, None]  # noqa: UP007
 
 
 def _callable(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -149,7 +152,7 @@ def _seconds(value: object, source: str) -> float:
 
 def call_flow(
     call: Call[T], settings: Settings, clock: Clock, first: Credentials | None = None
-) -> Generator[Step, Any, T]:
+) -> Generator[Step, Answer, T]:
     """Run ``call`` to completion: authenticate, send, parse, and retry as the policy allows.
 
     ``first``: the credentials for the first attempt, if the driver has them at hand (a
@@ -176,7 +179,7 @@ def _credentials(value: object) -> Credentials:
 
 def unchecked_flow(
     call: Call[T], settings: Settings, clock: Clock, first: Credentials | None
-) -> Generator[Step, Any, T]:
+) -> Generator[Step, Answer, T]:
     """:func:`call_flow` without its argument checks: for the library's own drivers, whose
     arguments are valid by construction."""
     deadline = _seconds(clock.monotonic(), "Clock.monotonic") + settings.timeout.total
@@ -194,7 +197,7 @@ def unchecked_flow(
         request = call.build(credentials, settings.config)
         sent_at = clock.monotonic()
         remaining = deadline - sent_at
-        outcome: Outcome = yield Send(
+        outcome: Answer = yield Send(
             request, settings.timeout.capped(remaining), attempt, remaining
         )
         if logger.isEnabledFor(logging.DEBUG):
