@@ -73,7 +73,7 @@ def _public() -> dict[str, Callable[..., Any]]:
     found: dict[str, Callable[..., Any]] = {}
     for name in core.__all__:
         value = getattr(core, name)
-        if callable(value) and name not in ("Step", "Auth", "Replay", "HttpRequest"):
+        if callable(value) and name not in ("Step", "Answer", "Auth", "Replay", "HttpRequest"):
             found[f"core.{name}"] = value
     found["Credentials"] = Credentials
     found["Credentials.from_env"] = Credentials.from_env
