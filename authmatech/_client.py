@@ -175,6 +175,19 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
             return self._keys.static()
         return self._keys.with_provided(provider())
 
+    def _attempt(self, step: Send) -> object:
+        """The response or the transport's error, handed straight to the flow: no frame of
+        the driver keeps it (an echoing server may have put a secret in it; the flow scrubs)."""
+        try:
+            return self._transport.send(
+                step.request,
+                self._attempt_timeouts.get(step)
+                if self._transport_keeps_deadline
+                else step.timeout,
+            )
+        except AuthmatechError as error:
+            return error
+
     def _run(self, call: Call[T]) -> T:
         """Drive the core's call flow. A rotation first takes the key ring's rotation gate
         (within the call's deadline); a call answered 401 waits, within its deadline, for a
@@ -192,18 +205,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                     if isinstance(step, Send):
                         if self._budget is not None:
                             step = self._paced(step)
-                        try:
-                            outcome: object = self._transport.send(
-                                step.request,
-                                self._attempt_timeouts.get(step)
-                                if self._transport_keeps_deadline
-                                else step.timeout,
-                            )
-                        except AuthmatechError as error:
-                            outcome = error
-                        if self._budget is not None:
-                            self._report(outcome)
-                        step = flow.send(outcome)
+                        step = flow.send(self._attempt(step))
                     elif isinstance(step, Authenticate):
                         if rotation and not gated:
                             keys.enter_rotation(step.remaining)

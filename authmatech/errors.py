@@ -46,6 +46,7 @@ __all__ = [
     "RequestValidationError",
     "ResponseValidationError",
     "ServerError",
+    "UnderlyingError",
 ]
 
 
@@ -322,3 +323,22 @@ def _rebuild_key_response_error(
         status_code=status_code,
         request_id=request_id,
     )
+
+
+class UnderlyingError(Exception):
+    """What the HTTP library raised, as text: the ``__cause__`` of a transport's error.
+
+    It stands in for the library's own exception, which is not chained: that exception's
+    frames and attributes hold the request as sent (credential headers, the rotation body),
+    and traceback renderers that show locals (``capture_locals``, ``pytest -l``,
+    ``rich.traceback``) would print them. The text names each exception of the chain
+    (``type_name``) with its message, every credential of the request replaced by its
+    fingerprint, phone numbers masked, bounded in length.
+    """
+
+    def __init__(self, message: str, type_name: str) -> None:
+        super().__init__(message, type_name)
+        self.type_name = type_name
+
+    def __str__(self) -> str:
+        return str(self.args[0])
