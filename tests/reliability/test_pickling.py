@@ -20,9 +20,12 @@ MESSAGES = (Message(type="FAILURE", code="INVALID_MOBILE_NUMBER", message="bad +
 STATUS: dict[str, Any] = {"code": "C", "messages": MESSAGES, "request_id": "req-1"}
 
 
-def _samples() -> dict[str, errors.AuthmatechError]:
+def _samples() -> dict[str, Exception]:
     rotated = RotatedApiKey(api_key=Secret(NEW_KEY))
-    samples: dict[str, errors.AuthmatechError] = {
+    samples: dict[str, Exception] = {
+        "UnderlyingError": errors.UnderlyingError(
+            "httpx.ConnectError: [Errno 111] refused", "httpx.ConnectError"
+        ),
         "AuthmatechError": errors.AuthmatechError("plain"),
         "ConfigurationError": errors.ConfigurationError("bad base_url"),
         "CredentialScopeError": errors.CredentialScopeError(
