@@ -321,8 +321,6 @@ def test_no_secret_reaches_errors_locals_objects_or_logs(
     for kind in KINDS:
         with RawServer(_hostile(kind)) as server:
             for name, call in CALLS.items():
-                if (kind, name) == ("401", "rotate"):
-                    continue  # a rotation answered 401 hangs today: issue 11, item 1 (rot)
                 if name == "verifications by number" and kind not in ("500", "timeout"):
                     continue  # the number in the URL matters for the logs only
                 error = _attempt(driver, server.url, call)
