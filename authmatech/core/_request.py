@@ -27,6 +27,7 @@ from ..errors import (
     AuthmatechError,
     ConfigurationError,
     CredentialScopeError,
+    KeyResponseError,
     RequestValidationError,
 )
 from ._checks import require
@@ -415,7 +416,8 @@ class Call(Generic[T]):
         except AuthmatechError as error:
             failure = error
         scrubbed = scrub_response(response, request.secrets)
-        if scrubbed is not response:
+        if scrubbed is not response and not isinstance(failure, KeyResponseError):
+            # (a KeyResponseError keeps the body whole, sealed in a Secret: it is the key's)
             try:  # the error from what is left once the echoes are gone
                 parse_response(self.operation, scrubbed, now=now)
             except AuthmatechError as error:
