@@ -83,8 +83,8 @@ class InFlightFilter(logging.Filter):
     masked, in the formatted message. Any other record passes untouched.
 
     Stateless (what is in flight is a context variable), so one instance is installed at import
-    on the loggers of the HTTP libraries the transports use: ``httpx``, ``httpcore.*``,
-    ``hpack.*``, ``h2.*``, ``aiohttp.*`` and ``asyncio``.
+    on the loggers of the HTTP libraries the transports use: ``httpx``, ``httpx2``,
+    ``httpcore.*``, ``httpcore2.*``, ``hpack.*``, ``h2.*``, ``aiohttp.*`` and ``asyncio``.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

@@ -77,6 +77,9 @@ def scrub_error(error: AuthmatechError, secrets: tuple[Secret, ...]) -> Authmate
     args = error.args
     if secrets and args and isinstance(args[0], str) and _echoes(args[0], secrets):
         error.args = (replace_secrets(args[0], secrets), *args[1:])
+    for name, value in list(vars(error).items()):
+        if secrets and isinstance(value, str) and _echoes(value, secrets):
+            setattr(error, name, replace_secrets(value, secrets))
     cause = error.__cause__
     if cause is not None and not isinstance(cause, UnderlyingError):
         error.__cause__ = UnderlyingError(
