@@ -178,15 +178,16 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
     def _attempt(self, step: Send) -> object:
         """The response or the transport's error, handed straight to the flow: no frame of
         the driver keeps it (an echoing server may have put a secret in it; the flow scrubs)."""
+        timeout = (
+            self._attempt_timeouts.get(step) if self._transport_keeps_deadline else step.timeout
+        )
         try:
-            return self._transport.send(
-                step.request,
-                self._attempt_timeouts.get(step)
-                if self._transport_keeps_deadline
-                else step.timeout,
-            )
+            outcome: object = self._transport.send(step.request, timeout)
         except AuthmatechError as error:
-            return error
+            outcome = error
+        if self._budget is not None:
+            self._report(outcome)
+        return outcome
 
     def _run(self, call: Call[T]) -> T:
         """Drive the core's call flow. A rotation first takes the key ring's rotation gate
