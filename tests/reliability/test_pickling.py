@@ -40,6 +40,10 @@ def _samples() -> dict[str, Exception]:
         ),
         "RotationCallbackError": errors.RotationCallbackError(rotated, OSError("store down")),
     }
+    if hasattr(errors, "RateBudgetTimeoutError"):
+        samples["RateBudgetTimeoutError"] = errors.RateBudgetTimeoutError(
+            "no slot in time", max_wait=1.5
+        )
     if hasattr(errors, "KeyResponseError"):
         samples["KeyResponseError"] = errors.KeyResponseError(
             "no key in the answer",
