@@ -43,6 +43,7 @@ from .errors import (
     ResponseValidationError,
     RotationCallbackError,
     ServerError,
+    UnderlyingError,
 )
 from .models import (
     Anomaly,
@@ -124,6 +125,7 @@ __all__ = [
     "SyncRateBudget",
     "Timeout",
     "TrustScore",
+    "UnderlyingError",
     "VerifyResult",
     "__version__",
 ]

@@ -226,6 +226,21 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 )
         return self._keys.with_provided(value)
 
+    async def _attempt(self, step: Send) -> HttpResponse | AuthmatechError:
+        """The response or the transport's error, handed straight to the flow: no frame of
+        the driver keeps it (an echoing server may have put a secret in it; the flow scrubs)."""
+        outcome: HttpResponse | AuthmatechError
+        if not self._transport_keeps_deadline:
+            outcome = await self._send_by_deadline(step)
+        else:
+            try:
+                outcome = await self._transport.send(step.request, self._attempt_timeouts.get(step))
+            except AuthmatechError as error:
+                outcome = error
+        if self._budget is not None:
+            await self._report(outcome)
+        return outcome
+
     async def _send_by_deadline(self, step: Send) -> HttpResponse | AuthmatechError:
         """Send within what is left of the call's deadline, for a transport that cannot.
 
@@ -281,21 +296,9 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                 step = next(flow)
                 while True:
                     if isinstance(step, Send):
-                        outcome: HttpResponse | AuthmatechError
                         if self._budget is not None:
                             step = await self._paced(step)
-                        if self._transport_keeps_deadline:
-                            try:
-                                outcome = await self._transport.send(
-                                    step.request, self._attempt_timeouts.get(step)
-                                )
-                            except AuthmatechError as error:
-                                outcome = error
-                        else:
-                            outcome = await self._send_by_deadline(step)
-                        if self._budget is not None:
-                            await self._report(outcome)
-                        step = flow.send(outcome)
+                        step = flow.send(await self._attempt(step))
                     elif isinstance(step, Authenticate):
                         if rotation and not gated:
                             await keys.enter_rotation_async(step.remaining)

@@ -186,6 +186,20 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
             return self._keys.static()
         return self._keys.with_provided(provider())
 
+    def _attempt(self, step: Send) -> HttpResponse | AuthmatechError:
+        """The response or the transport's error, handed straight to the flow: no frame of
+        the driver keeps it (an echoing server may have put a secret in it; the flow scrubs)."""
+        timeout = (
+            self._attempt_timeouts.get(step) if self._transport_keeps_deadline else step.timeout
+        )
+        try:
+            outcome: HttpResponse | AuthmatechError = self._transport.send(step.request, timeout)
+        except AuthmatechError as error:
+            outcome = error
+        if self._budget is not None:
+            self._report(outcome)
+        return outcome
+
     def _run(self, call: Call[T]) -> T:
         """Drive the core's call flow. A rotation first takes the key ring's rotation gate
         (within the call's deadline); a call answered 401 waits, within its deadline, for a
@@ -203,18 +217,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                     if isinstance(step, Send):
                         if self._budget is not None:
                             step = self._paced(step)
-                        try:
-                            outcome: HttpResponse | AuthmatechError = self._transport.send(
-                                step.request,
-                                self._attempt_timeouts.get(step)
-                                if self._transport_keeps_deadline
-                                else step.timeout,
-                            )
-                        except AuthmatechError as error:
-                            outcome = error
-                        if self._budget is not None:
-                            self._report(outcome)
-                        step = flow.send(outcome)
+                        step = flow.send(self._attempt(step))
                     elif isinstance(step, Authenticate):
                         if rotation and not gated:
                             keys.enter_rotation(step.remaining)

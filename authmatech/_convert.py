@@ -4,7 +4,8 @@
 * primitives are checked strictly (``"false"`` is not a ``bool``), so a malformed response
   fails loudly instead of turning into a wrong verdict;
 * open enums (``Decision | str``) take a member for a known value and the string otherwise;
-* :class:`~authmatech.credentials.Secret` values are revealed only when a body is built;
+* :class:`~authmatech.credentials.Secret` values stay Secrets in a wire dict: the request body
+  that carries one is sealed (see :class:`~authmatech.core.HttpRequest`).
 * a result's ``response`` (the response it was read from) is never read from or written to JSON.
 """
 
@@ -66,9 +67,15 @@ def _passthrough(value: Any, _: Any) -> Any:
 
 
 def _secret(value: Any, _: Any) -> Secret:
+    if isinstance(value, Secret):
+        return value
     if type(value) is not str:
         raise TypeError(f"expected a string, got {type(value).__name__}")
     return Secret(value)
+
+
+def _same_secret(value: Secret) -> Secret:
+    return value
 
 
 def _is_any(tp: Any) -> bool:
@@ -159,7 +166,8 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook_factory(
         lambda tp: _open_enum_member(tp) is not None, _open_enum_hook
     )
-    conv.register_unstructure_hook(Secret, Secret.reveal)
+    # A Secret stays one on the wire side too: the request body that carries it is sealed.
+    conv.register_unstructure_hook(Secret, _same_secret)
     conv.register_structure_hook(Secret, _secret)
 
     def unstructure_factory(cls: type) -> Callable[[Any], dict[str, Any]]:

@@ -1,14 +1,16 @@
 """The library's logger: ``authmatech``, silent unless the application configures logging.
 
 Every record passes the redaction filter, so phone numbers are masked and secrets appear only
-as fingerprints whatever the level.
+as fingerprints whatever the level. The loggers of the HTTP libraries get the stateless
+:class:`~authmatech.core.InFlightFilter`: it scrubs only records created while an Authmatech
+request is in flight in the same thread or task, and leaves every other record alone.
 """
 
 from __future__ import annotations
 
 import logging
 
-from .core._redact import RedactionFilter
+from .core._redact import InFlightFilter, RedactionFilter
 
 __all__ = ["logger"]
 
@@ -17,3 +19,36 @@ if not any(isinstance(f, RedactionFilter) for f in logger.filters):
     logger.addFilter(RedactionFilter())
 if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
     logger.addHandler(logging.NullHandler())
+
+#: The loggers that can see a request in flight. A filter on a logger applies only to records
+#: created on that very logger (not to its children's), hence every name.
+HTTP_LOGGERS = (
+    "httpx",
+    "httpcore.connection",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+    "httpx2",
+    "httpcore2.connection",
+    "httpcore2.http11",
+    "httpcore2.http2",
+    "httpcore2.proxy",
+    "httpcore2.socks",
+    "hpack.hpack",
+    "hpack.table",
+    "h2.connection",
+    "aiohttp.client",
+    "aiohttp.internal",
+    "asyncio",
+)
+
+
+def _install() -> None:
+    for name in HTTP_LOGGERS:
+        http_logger = logging.getLogger(name)
+        if not any(isinstance(f, InFlightFilter) for f in http_logger.filters):
+            http_logger.addFilter(InFlightFilter())
+
+
+_install()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeGuard, Union
 
 import attrs
 
+from ._mask import redact_text
 from .errors import RequestValidationError
 
 if TYPE_CHECKING:
@@ -56,11 +57,11 @@ _REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "request-id", "x-amzn
 
 
 def request_id_of(headers: Mapping[str, str]) -> str | None:
-    """The first request-id header's value (at most 128 characters), if any."""
+    """The first request-id header's value (phone numbers masked, at most 128 characters)."""
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return value[:128]
+            return redact_text(value[:256])[:128]
     return None
 
 
@@ -174,6 +175,18 @@ class HttpResponse:
 
     def __repr__(self) -> str:
         return f"HttpResponse(status_code={self.status_code}, body=<{len(self.body)} bytes>)"
+
+    def __rich_repr__(self) -> Iterator[tuple[str, object]]:
+        """What ``rich`` shows (it reads attrs fields, not ``__repr__``): the same summary."""
+        yield "status_code", self.status_code
+        yield "body", _Shown(f"<{len(self.body)} bytes>")
+
+
+class _Shown(str):
+    """Text that ``rich`` prints as it is, without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def received(status_code: int, headers: dict[str, str], body: bytes) -> HttpResponse:

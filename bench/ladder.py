@@ -82,7 +82,10 @@ def aiohttp_rungs(concurrency: int) -> list[Rung]:
                 async def one() -> None:
                     extra = {"timeout": _transport_timeout(59.0)} if timeouts == "request" else {}
                     async with session.post(
-                        request.url, data=request.body, headers=request.headers, **extra
+                        request.url,
+                        data=request.reveal_body(),
+                        headers=request.reveal_headers(),
+                        **extra,
                     ) as response:
                         await response.read()
                         if response.status != 200:
@@ -149,7 +152,9 @@ def httpx_sync_rungs() -> list[Rung]:
         with httpx.Client(limits=bench.HTTPX_LIMITS, timeout=bench.HTTPX_TIMEOUT) as client:
 
             def one() -> None:
-                response = client.post(request.url, content=request.body, headers=request.headers)
+                response = client.post(
+                    request.url, content=request.reveal_body(), headers=request.reveal_headers()
+                )
                 if response.status_code != 200:
                     bench._fail(response)
 
@@ -196,7 +201,7 @@ def httpx_async_rungs(concurrency: int) -> list[Rung]:
 
             async def one() -> None:
                 response = await client.post(
-                    request.url, content=request.body, headers=request.headers
+                    request.url, content=request.reveal_body(), headers=request.reveal_headers()
                 )
                 if response.status_code != 200:
                     bench._fail(response)

@@ -76,8 +76,13 @@ def send_once(request: core.HttpRequest, timeout: core.Timeout) -> core.HttpResp
     (a timeout, a reset, a truncated body) may have been processed, and billed.
     """
     host = request.url.split("/")[2]
+    # The credentials stay sealed in `request` until this call: reveal them here, into
+    # urllib's request, and keep them in no variable of your own (traceback locals show those).
     prepared = urllib.request.Request(
-        request.url, data=request.body, headers=dict(request.headers), method=request.method
+        request.url,
+        data=request.reveal_body(),
+        headers=request.reveal_headers(),
+        method=request.method,
     )
     # urllib has one timeout for connecting and for each read; use the longer phase.
     seconds = max(timeout.connect, timeout.read)

@@ -44,7 +44,7 @@ from ._calls import (
 from ._flow import Answer, Authenticate, Clock, Send, Settings, Sleep, Step, call_flow
 from ._http import HttpRequest, HttpResponse, Timeout
 from ._operations import OPERATIONS, Auth, Operation, Replay
-from ._redact import RedactionFilter, mask_headers, mask_phone, redact_text
+from ._redact import InFlightFilter, RedactionFilter, mask_headers, mask_phone, redact_text
 from ._request import DEFAULT_BASE_URL, Call, ClientConfig
 from ._response import parse_response, parse_retry_after
 from ._retry import RetryPolicy, retry_delay
@@ -62,6 +62,7 @@ __all__ = [
     "HttpRequest",
     "HttpResponse",
     "Operation",
+    "InFlightFilter",
     "RedactionFilter",
     "Replay",
     "RetryPolicy",

@@ -13,6 +13,11 @@ asked for before every attempt (a driver with a static key may hand them over fo
 so a key rotated or refreshed meanwhile is used by the retry; a 401 answered to a key that has
 since been replaced is sent once more with the new key (a 401 means nothing was processed, so
 this is always safe).
+
+Nothing the request carried comes back out: an echo of its secrets is scrubbed from the
+outcome before it is logged or parsed, log records produced while it is in flight are scrubbed
+too (see :mod:`authmatech.core._scrub`), and the error raised carries no traceback of the
+transport's or the parser's frames (their locals hold what was sent and received).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from ._checks import require
 from ._http import HttpRequest, HttpResponse, Timeout, request_id_of
 from ._request import DEFAULT_CONFIG, Call, ClientConfig
 from ._retry import RetryPolicy, retry_delay
+from ._scrub import in_flight, scrub_error, scrub_response
 
 __all__ = [
     "Authenticate",
@@ -197,16 +203,24 @@ def unchecked_flow(
         request = call.build(credentials, settings.config)
         sent_at = clock.monotonic()
         remaining = deadline - sent_at
-        outcome: Answer = yield Send(
-            request, settings.timeout.capped(remaining), attempt, remaining
-        )
+        with in_flight(request.secrets):
+            outcome: Answer = yield Send(
+                request, settings.timeout.capped(remaining), attempt, remaining
+            )
+        if isinstance(outcome, AuthmatechError):
+            outcome = scrub_error(outcome, request.secrets)
         if logger.isEnabledFor(logging.DEBUG):
-            _log(call, outcome, attempt, (clock.monotonic() - sent_at) * 1000)
+            _log(call, outcome, request, attempt, (clock.monotonic() - sent_at) * 1000)
         if isinstance(outcome, HttpResponse):
             try:
-                return call.parse(outcome, now=_seconds(clock.wall(), "Clock.wall"))
-            except APIStatusError as error:
-                failure: AuthmatechError = error
+                return call.parse(
+                    outcome, now=_seconds(clock.wall(), "Clock.wall"), request=request
+                )
+            except AuthmatechError as error:
+                failure: AuthmatechError = error.with_traceback(None)
+            outcome = scrub_response(outcome, request.secrets)  # this frame keeps no echo
+            if not isinstance(failure, APIStatusError):
+                raise failure
         elif isinstance(outcome, AuthmatechError):
             failure = outcome
         else:
@@ -242,10 +256,12 @@ def unchecked_flow(
             yield Sleep(delay)
 
 
-def _log(call: Call[Any], outcome: object, attempt: int, elapsed_ms: float) -> None:
+def _log(
+    call: Call[Any], outcome: object, request: HttpRequest, attempt: int, elapsed_ms: float
+) -> None:
     if isinstance(outcome, HttpResponse):
         status: int | str = outcome.status_code
-        request_id = request_id_of(outcome.headers)
+        request_id = request_id_of(scrub_response(outcome, request.secrets).headers)
     else:
         status, request_id = type(outcome).__name__, None
     logger.debug(

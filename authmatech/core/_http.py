@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from .._mask import redact_secrets, redact_text
 from .._received import (
     Headers,
     HttpResponse,
@@ -19,6 +20,7 @@ from .._received import (
     received,
     request_id_of,
 )
+from ..credentials import Secret
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -51,20 +53,130 @@ def mask_headers(headers: Headers) -> dict[str, str]:
     return masked
 
 
-@attrs.frozen(slots=True, repr=False)
+def _seal_headers(headers: Mapping[str, str | Secret]) -> tuple[dict[str, str], dict[str, Secret]]:
+    plain: dict[str, str] = {}
+    sealed: dict[str, Secret] = {}
+    for name, value in headers.items():
+        if isinstance(value, Secret):
+            sealed[name] = value
+        elif name.lower() in SECRET_HEADERS:
+            sealed[name] = Secret(value)
+        else:
+            plain[name] = value
+    return plain, sealed
+
+
+@attrs.frozen(slots=True, init=False, repr=False)
 class HttpRequest:
-    """A request ready to send: method, absolute URL, headers and an optional JSON body."""
+    """A request ready to send: method, absolute URL, headers and an optional JSON body.
+
+    The credentials in it stay sealed: credential headers (``X-API-KEY``, ``X-SDK-TOKEN``,
+    ``Authorization``, ``Cookie``) and a body that carries a secret (the client secret of a
+    rotation, a Connect integration's key) are kept as :class:`~authmatech.Secret` values, so
+    ``repr``, ``rich``, ``attrs.asdict``, debuggers, traceback locals and ``pickle`` (which
+    refuses) never show them. :attr:`headers` and :attr:`body` show fingerprints in their
+    place; a transport calls :meth:`reveal_headers` and :meth:`reveal_body` at the last moment,
+    inside the call to its HTTP library, and keeps neither in a variable.
+    """
 
     method: str
     url: str
-    headers: Mapping[str, str]
-    body: bytes | None = None
+    _plain: Mapping[str, str]
+    _sealed: Mapping[str, Secret]
+    _body: bytes | None
+    _sealed_body: Secret | None
+    _carried: tuple[Secret, ...]
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str | Secret],
+        body: bytes | None = None,
+    ) -> None:
+        plain, sealed = _seal_headers(headers)
+        put = object.__setattr__
+        put(self, "method", method)
+        put(self, "url", url)
+        put(self, "_plain", plain)
+        put(self, "_sealed", sealed)
+        put(self, "_body", body)
+        put(self, "_sealed_body", None)
+        put(self, "_carried", tuple(sealed.values()))
+
+    @classmethod
+    def sealed(
+        cls,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        secrets: dict[str, Secret],
+        body: bytes | None = None,
+        sealed_body: tuple[Secret, bytes, tuple[Secret, ...]] | None = None,
+    ) -> HttpRequest:
+        """A request whose credential headers are ``secrets`` and, if given, whose body is
+        ``sealed_body``: ``(the JSON text as a Secret, what to show instead, the secrets in
+        it)``. What the core builds; no value is hashed or copied again."""
+        request: HttpRequest = object.__new__(cls)
+        put = object.__setattr__
+        put(request, "method", method)
+        put(request, "url", url)
+        put(request, "_plain", headers)
+        put(request, "_sealed", secrets)
+        carried = tuple(secrets.values())
+        if sealed_body is None:
+            put(request, "_body", body)
+            put(request, "_sealed_body", None)
+        else:
+            put(request, "_body", sealed_body[1])
+            put(request, "_sealed_body", sealed_body[0])
+            carried += sealed_body[2]
+        put(request, "_carried", carried)
+        return request
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Every header, credential values shown as ``<masked sha256:...>`` (safe to log)."""
+        return {
+            **self._plain,
+            **{name: f"<masked {secret.fingerprint}>" for name, secret in self._sealed.items()},
+        }
+
+    @property
+    def body(self) -> bytes | None:
+        """The body, with any secret in it shown as its fingerprint (safe to log)."""
+        return self._body
+
+    def reveal_headers(self) -> dict[str, str]:
+        """Every header with its real value, credentials included: what goes on the wire."""
+        if not self._sealed:
+            return dict(self._plain)
+        return {
+            **self._plain,
+            **{name: secret.reveal() for name, secret in self._sealed.items()},
+        }
+
+    def reveal_body(self) -> bytes | None:
+        """The body as it goes on the wire, secrets included."""
+        sealed = self._sealed_body
+        return self._body if sealed is None else sealed.reveal().encode()
+
+    @property
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every secret this request carries (in headers or body), to scrub from what comes
+        back: a server or proxy that echoes the request must not put them in an error."""
+        return self._carried
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret this request carries replaced by its fingerprint and
+        phone numbers masked: for messages quoting what an HTTP library or a server said."""
+        return redact_secrets(text, self._carried)
 
     def __repr__(self) -> str:
-        body = "None" if self.body is None else f"<{len(self.body)} bytes>"
+        body = "None" if self._body is None else f"<{len(self._body)} bytes>"
         return (
-            f"HttpRequest(method={self.method!r}, url={self.url!r}, "
-            f"headers={mask_headers(self.headers)!r}, body={body})"
+            f"HttpRequest(method={self.method!r}, url={redact_text(self.url)!r}, "
+            f"headers={self.headers!r}, body={body})"
         )
 
 

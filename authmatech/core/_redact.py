@@ -10,19 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from .._mask import mask_phone, redact_text
+from .._mask import mask_phone, redact_secrets, redact_text
 from ..credentials import Secret
 from ..errors import ConfigurationError
 from ._http import mask_headers
+from ._scrub import secrets_in_flight
 
-__all__ = ["RedactionFilter", "mask_headers", "mask_phone", "redact_text"]
+__all__ = ["InFlightFilter", "RedactionFilter", "mask_headers", "mask_phone", "redact_text"]
 
 
 class RedactionFilter(logging.Filter):
-    """Masks phone numbers and turns :class:`Secret` arguments into fingerprints.
+    """Masks phone numbers and turns :class:`Secret` arguments into fingerprints; while this
+    thread or task sends an Authmatech request, also scrubs that request's secrets (an echo in
+    a status line, a header, a URL) from the whole formatted record.
 
-    Installed on the ``authmatech`` logger; add it to your own handlers too if you log
-    Authmatech values yourself.
+    Installed on the ``authmatech`` logger. Add it to your own handlers too if you log
+    Authmatech values yourself, or to cover loggers the library does not know of.
     """
 
     def __init__(self, name: str = "") -> None:
@@ -35,6 +38,9 @@ class RedactionFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask the record in place; never drops it."""
+        secrets = secrets_in_flight()
+        if secrets:
+            return _scrub_record(record, secrets)
         args = record.args
         if isinstance(args, tuple) and args:
             record.args = tuple(_redact_arg(arg) for arg in args)
@@ -69,3 +75,29 @@ def _redact_arg(value: object) -> object:
     if isinstance(value, numbers.Number):
         return value
     return _text_of(value)
+
+
+class InFlightFilter(logging.Filter):
+    """Scrubs the records created while an Authmatech request is in flight in this thread or
+    task: that request's secrets become fingerprints and phone numbers (``+`` or ``%2B``) are
+    masked, in the formatted message. Any other record passes untouched.
+
+    Stateless (what is in flight is a context variable), so one instance is installed at import
+    on the loggers of the HTTP libraries the transports use: ``httpx``, ``httpx2``,
+    ``httpcore.*``, ``httpcore2.*``, ``hpack.*``, ``h2.*``, ``aiohttp.*`` and ``asyncio``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Scrub the record in place; never drops it."""
+        secrets = secrets_in_flight()
+        return _scrub_record(record, secrets) if secrets else True
+
+
+def _scrub_record(record: logging.LogRecord, secrets: tuple[Secret, ...]) -> bool:
+    try:
+        message = record.getMessage()
+    except (TypeError, ValueError):  # a malformed record: logging reports it itself
+        return True
+    record.msg = redact_secrets(message, secrets)
+    record.args = None
+    return True

@@ -15,19 +15,26 @@ import json
 import json.encoder
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
 
 from .._version import __version__
-from ..credentials import Credentials
-from ..errors import ConfigurationError, CredentialScopeError, RequestValidationError
+from ..credentials import Credentials, Secret
+from ..errors import (
+    AuthmatechError,
+    ConfigurationError,
+    CredentialScopeError,
+    KeyResponseError,
+    RequestValidationError,
+)
 from ._checks import require
 from ._http import HttpRequest, HttpResponse
 from ._operations import Auth, Operation
 from ._response import parse_response
+from ._scrub import scrub_error, scrub_response
 
 __all__ = ["DEFAULT_BASE_URL", "Call", "ClientConfig", "check_base_url"]
 
@@ -176,12 +183,30 @@ class ClientConfig:
 DEFAULT_CONFIG = ClientConfig()
 
 
-def _json_encoder() -> Callable[[Any], str]:
-    """Compact JSON (UTF-8 text, no NaN). ``json.dumps`` builds a C encoder on every call (over
-    half its cost for a small body); this builds it once, without the circular-reference table
-    (a value that contains itself fails as a RecursionError instead). Where the C accelerator
-    is missing, the pure-Python encoder."""
-    encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+class _HoldsSecret(Exception):
+    """Raised by the plain encoder when it meets a :class:`Secret`: the body must be sealed."""
+
+
+def _refuse_secret(value: object) -> object:
+    if isinstance(value, Secret):
+        raise _HoldsSecret
+    return json.JSONEncoder.default(None, value)  # type: ignore[arg-type]
+
+
+def _fingerprint_of(value: object) -> object:
+    if isinstance(value, Secret):
+        return value.fingerprint
+    return json.JSONEncoder.default(None, value)  # type: ignore[arg-type]
+
+
+def _json_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """Compact JSON (UTF-8 text, no NaN), non-JSON values passed to ``default``. ``json.dumps``
+    builds a C encoder on every call (over half its cost for a small body); this builds it
+    once, without the circular-reference table (a value that contains itself fails as a
+    RecursionError instead). Where the C accelerator is missing, the pure-Python encoder."""
+    encoder = json.JSONEncoder(
+        separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default
+    )
     make_encoder = getattr(json.encoder, "c_make_encoder", None)
     if make_encoder is None:  # pragma: no cover (CPython always has it)
         return encoder.encode
@@ -191,26 +216,61 @@ def _json_encoder() -> Callable[[Any], str]:
     return lambda document: "".join(chunks(document, 0))
 
 
-_to_json = _json_encoder()
+_to_json = _json_encoder(_refuse_secret)
+_to_shown_json = _json_encoder(_fingerprint_of)
 
 
 #: 1 MiB: far above any documented request; a larger body is a bug in the caller.
 MAX_REQUEST_BYTES = 1_048_576
 
 
-def _encode(body: Mapping[str, Any]) -> bytes:
-    """``body`` as UTF-8 JSON; anything JSON cannot carry is the caller's error, found here."""
+def _encode(body: Mapping[str, Any], to_json: Callable[[Any], str] = _to_json) -> bytes:
+    """``body`` as UTF-8 JSON; anything JSON cannot carry is the caller's error, found here.
+    Raises ``_HoldsSecret`` if it holds a :class:`Secret` (unless ``to_json`` shows them)."""
     try:
-        encoded = _to_json(body).encode()
+        encoded = to_json(body).encode()
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
         raise RequestValidationError(
             f"the request body cannot be sent as JSON: {_unencodable(exc)}"
         ) from None
-    if len(encoded) > MAX_REQUEST_BYTES:
-        raise RequestValidationError(
-            f"the request body would be {len(encoded)} bytes; the limit is {MAX_REQUEST_BYTES}"
-        )
+    _check_size(len(encoded))
     return encoded
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_REQUEST_BYTES:
+        raise RequestValidationError(
+            f"the request body would be {size} bytes; the limit is {MAX_REQUEST_BYTES}"
+        )
+
+
+def _seal(document: Mapping[str, Any]) -> tuple[Secret, bytes, tuple[Secret, ...]]:
+    """``document`` encoded with its secrets revealed, sealed in a :class:`Secret`; the body to
+    show in its place; the secrets in it. No frame keeps the revealed text in a variable."""
+    found: list[Secret] = []
+
+    def reveal(value: object) -> object:
+        if isinstance(value, Secret):
+            found.append(value)
+            return value.reveal()
+        return json.JSONEncoder.default(None, value)  # type: ignore[arg-type]
+
+    shown = _encode(document, _to_shown_json)  # every error is found here, nothing revealed
+    sealed = Secret(_json_encoder(reveal)(document))
+    size = _wire_size(sealed)
+    if size < 0:
+        raise RequestValidationError(
+            "the request body cannot be sent as JSON: a secret in it is not valid Unicode text"
+        )
+    _check_size(size)
+    return sealed, shown, tuple(found)
+
+
+def _wire_size(sealed: Secret) -> int:
+    try:
+        return len(sealed.reveal().encode())
+    except UnicodeEncodeError:
+        return -1
 
 
 def _unencodable(exc: Exception) -> str:
@@ -264,6 +324,7 @@ class Call(Generic[T]):
     body: Mapping[str, Any] | None = None
     _target: str = attrs.field(init=False, alias="_target")
     _encoded: bytes | None = attrs.field(init=False, alias="_encoded")
+    _sealed: bool = attrs.field(init=False, alias="_sealed")
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.operation, Operation):
@@ -281,12 +342,25 @@ class Call(Generic[T]):
             self, "_target", _target(self.operation.path, self.path_params, self.query)
         )
         encoded = None
-        if self.body is not None and not self.operation.needs_client_secret:
-            encoded = _encode(self.body)
+        sealed = self.operation.needs_client_secret
+        if self.body is not None and not sealed:
+            try:
+                encoded = _encode(self.body)
+            except _HoldsSecret:
+                sealed = True
+        if sealed and self.body is not None:
+            _encode(self.body, _to_shown_json)  # unsendable input fails now, not per attempt
         object.__setattr__(self, "_encoded", encoded)
+        object.__setattr__(self, "_sealed", sealed)
 
     def __repr__(self) -> str:
         return f"Call({self.operation.name!r}, {self.operation.method} {self.operation.path})"
+
+    def __rich_repr__(self) -> Iterator[str]:
+        """What ``rich`` shows (it reads attrs fields, not ``__repr__``): not the arguments,
+        which hold phone numbers."""
+        yield self.operation.name
+        yield f"{self.operation.method} {self.operation.path}"
 
     def build(self, credentials: Credentials, config: ClientConfig = DEFAULT_CONFIG) -> HttpRequest:
         """The request for one attempt. Raises ``CredentialScopeError`` before any I/O if the
@@ -298,26 +372,54 @@ class Call(Generic[T]):
         if credentials.client_id is None:
             raise CredentialScopeError(op.name, "client ID", credentials.held())
         body = self._encoded
-        if op.needs_client_secret:
-            if credentials.client_secret is None:
-                raise CredentialScopeError(op.name, "client secret", credentials.held())
-            body = _encode({**(self.body or {}), "secretKey": credentials.client_secret.reveal()})
-        headers = config.base_headers(body is not None)
+        sealed_body = None
+        if self._sealed:
+            document = dict(self.body or {})
+            if op.needs_client_secret:
+                if credentials.client_secret is None:
+                    raise CredentialScopeError(op.name, "client secret", credentials.held())
+                document["secretKey"] = credentials.client_secret
+            sealed_body = _seal(document)
+        headers = config.base_headers(body is not None or sealed_body is not None)
         headers["X-CLIENT-ID"] = credentials.client_id
         if op.auth is Auth.API_KEY:
             if credentials.api_key is None:
                 raise CredentialScopeError(op.name, "API key", credentials.held())
-            headers["X-API-KEY"] = credentials.api_key.reveal()
+            secrets = {"X-API-KEY": credentials.api_key}
         else:
             if credentials.sdk_token is None:
                 raise CredentialScopeError(op.name, "SDK token", credentials.held())
-            headers["X-SDK-TOKEN"] = credentials.sdk_token.reveal()
-        return HttpRequest(
-            method=op.method, url=config.base_url + self._target, headers=headers, body=body
+            secrets = {"X-SDK-TOKEN": credentials.sdk_token}
+        return HttpRequest.sealed(
+            op.method, config.base_url + self._target, headers, secrets, body, sealed_body
         )
 
-    def parse(self, response: HttpResponse, *, now: float | None = None) -> T:
+    def parse(
+        self,
+        response: HttpResponse,
+        *,
+        now: float | None = None,
+        request: HttpRequest | None = None,
+    ) -> T:
         """The result model, or the matching :class:`~authmatech.APIStatusError` /
         :class:`~authmatech.ResponseValidationError`. Pass ``now`` (``time.time()``) to honour a
-        ``Retry-After`` given as an HTTP date."""
-        return parse_response(self.operation, response, now=now)
+        ``Retry-After`` given as an HTTP date, and the ``request`` it answers so that an error
+        never carries what a server or proxy echoed of its secrets."""
+        if request is None or not request.secrets:
+            return parse_response(self.operation, response, now=now)
+        if not 200 <= response.status_code < 300:
+            return parse_response(
+                self.operation, scrub_response(response, request.secrets), now=now
+            )
+        try:  # a result is the server's own data, as it sent it
+            return parse_response(self.operation, response, now=now)
+        except AuthmatechError as error:
+            failure = error
+        scrubbed = scrub_response(response, request.secrets)
+        if scrubbed is not response and not isinstance(failure, KeyResponseError):
+            # (a KeyResponseError keeps the body whole, sealed in a Secret: it is the key's)
+            try:  # the error from what is left once the echoes are gone
+                parse_response(self.operation, scrubbed, now=now)
+            except AuthmatechError as error:
+                failure = error
+        raise scrub_error(failure, request.secrets)

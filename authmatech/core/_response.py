@@ -25,6 +25,7 @@ import cattrs
 
 from .. import models
 from .._convert import converter
+from .._mask import bounded, redact_text
 from ..credentials import Secret, issued_key
 from ..errors import (
     APIStatusError,
@@ -40,18 +41,21 @@ from ..errors import (
     ResponseValidationError,
     ServerError,
 )
-from ..models import Message
+from ..models import Message, MessageType
 from ._checks import require
 from ._http import HttpResponse, received, request_id_of
 from ._keys import find_issued_key, header_problem, key_response_error
 from ._operations import Operation
-from ._redact import redact_text
 
 __all__ = ["parse_response", "parse_retry_after", "request_id_of"]
 
 T = TypeVar("T")
 
+#: Bounds on the server's text that an error carries (a hostile or broken server can send
+#: megabytes of it): message, code, request id, how many envelope messages.
 _MAX_MESSAGE = 500
+_MAX_CODE = 100
+_MAX_MESSAGES = 20
 
 _AUTH_HINT = (
     "check that X-API-KEY and X-CLIENT-ID are the pair copied from the dashboard, with no "
@@ -59,6 +63,21 @@ _AUTH_HINT = (
     "the SDK token is accepted only by POST /v1/api/sdk/session"
 )
 _SECRET_HINT = "check the client secret (it is not the API key)"
+
+
+def _text(value: Any, limit: int) -> str | None:
+    """Server text as an error may carry it: a str, phone numbers masked, bounded."""
+    if not isinstance(value, str) or not value:
+        return None
+    return bounded(redact_text(value), limit)
+
+
+def _arguments(value: Any) -> Any:
+    """The message's ``arguments`` if small and free of phone numbers, else ``None``."""
+    if value is None:
+        return None
+    shown = repr(value)
+    return value if len(shown) <= _MAX_MESSAGE and redact_text(shown) == shown else None
 
 
 def _check_now(now: object) -> None:
@@ -260,14 +279,30 @@ def _envelope(response: HttpResponse, strict: bool = True) -> tuple[bool, Any, A
 
 
 def _messages(raw: Any) -> tuple[Message, ...]:
+    """The envelope's messages, as an error carries them: at most 20, their text bounded and
+    phone numbers masked (``arguments`` only when short and free of phone numbers)."""
     if not isinstance(raw, list):
         return ()
     parsed: list[Message] = []
-    for item in raw:
+    for item in raw[:_MAX_MESSAGES]:
         try:
-            parsed.append(converter.structure(item, Message))
+            message = converter.structure(item, Message)
         except (TypeError, ValueError, cattrs.BaseValidationError):
             continue
+        parsed.append(
+            Message(
+                type=(
+                    message.type
+                    if isinstance(message.type, MessageType)
+                    else _text(message.type, _MAX_CODE)
+                ),
+                code=_text(message.code, _MAX_CODE),
+                message=_text(message.message, _MAX_MESSAGE),
+                http_status=_text(message.http_status, _MAX_CODE),
+                technical=message.technical,
+                arguments=_arguments(message.arguments),
+            )
+        )
     return tuple(parsed)
 
 
@@ -305,7 +340,6 @@ def _status_error(
 ) -> APIStatusError:
     status = response.status_code
     code, text = _first(messages)
-    text = redact_text(text[:_MAX_MESSAGE]) if text else None
     if not enveloped:
         text = f"{_reason(status)} (the body was not the JSON envelope)"
     message = text or _reason(status)

@@ -199,8 +199,8 @@ class AiohttpTransport:
             response: aiohttp.ClientResponse | None = await session.request(
                 request.method,
                 request.url,
-                headers={**request.headers, "Accept-Encoding": ACCEPT_ENCODING},
-                data=request.body,
+                headers={**request.reveal_headers(), "Accept-Encoding": ACCEPT_ENCODING},
+                data=request.reveal_body(),
                 allow_redirects=False,
                 auto_decompress=False,
                 timeout=self._timeouts.get(timeout),

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Generic, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
-from ..core._http import SECRET_HEADERS, HttpRequest, Timeout
+from .._mask import bounded
+from ..core._http import HttpRequest, Timeout
 from ..errors import (
     APIConnectionError,
     APITimeoutError,
+    AuthmatechError,
     ConfigurationError,
     ResponseValidationError,
+    UnderlyingError,
 )
 
 __all__ = [
@@ -22,11 +23,13 @@ __all__ = [
     "TimeoutCache",
     "body_too_large",
     "cause_of",
+    "failed",
     "check_max_response_bytes",
     "check_declared_length",
     "host_of",
     "merge_headers",
     "translate",
+    "underlying",
 ]
 
 #: 1 MiB: far above any documented response, far below what could exhaust memory.
@@ -85,30 +88,46 @@ def translate(exc: BaseException, url: str, failures: Iterable[Failure]) -> APIC
     )
 
 
-def cause_of(exc: BaseException, request: HttpRequest) -> BaseException | None:
-    """``exc``, to chain to the library's error; ``None`` (not chained) when its text, or a
-    cause's, holds one of ``request``'s credentials. HTTP libraries quote what the peer sent
-    in their protocol errors (a broken status line), and a broken proxy can echo the request
-    back there."""
-    secrets = [
-        value
-        for name, value in request.headers.items()
-        if name.lower() in SECRET_HEADERS and len(value) >= 8
-    ]
-    if request.body and b'"secretKey"' in request.body:
-        with contextlib.suppress(ValueError):
-            secret = json.loads(request.body).get("secretKey")
-            if isinstance(secret, str) and len(secret) >= 8:
-                secrets.append(secret)
+#: How much of the HTTP library's text an :class:`UnderlyingError` keeps.
+_MAX_DETAIL = 1000
+
+
+def failed(error: AuthmatechError, exc: BaseException, request: HttpRequest) -> AuthmatechError:
+    """``error``, caused by an :class:`UnderlyingError` standing in for ``exc``.
+
+    Raise what this returns *after* the ``except`` block that caught ``exc`` (so that neither
+    ``exc`` nor its frames stay reachable as ``__context__`` or as a local of the raising
+    frame): the library's exception holds the request as sent, and its text may quote what a
+    broken server echoed.
+    """
+    error.__cause__ = underlying(exc, request)
+    return error
+
+
+def cause_of(exc: BaseException, request: HttpRequest) -> UnderlyingError:
+    """What to chain to the library's error for ``exc``: the frameless, scrubbed stand-in
+    (:func:`underlying`), never ``exc`` itself (its frames and request hold the credentials)."""
+    return underlying(exc, request)
+
+
+def underlying(exc: BaseException, request: HttpRequest) -> UnderlyingError:
+    """The frameless, scrubbed stand-in for ``exc`` and the exceptions it chains."""
+    parts: list[str] = []
     seen: set[int] = set()
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    while current is not None and id(current) not in seen and len(parts) < 5:
         seen.add(id(current))
         text = str(current)
-        if any(secret in text for secret in secrets):
-            return None
+        parts.append(_name_of(type(current)) + (f": {text}" if text else ""))
         current = current.__cause__ or current.__context__
-    return exc
+    detail = bounded(request.redact(" <- ".join(parts)), _MAX_DETAIL)
+    return UnderlyingError(detail, _name_of(type(exc)))
+
+
+def _name_of(kind: type) -> str:
+    """``httpx.ConnectError``, ``aiohttp.ClientConnectorError``, ``ConnectionRefusedError``."""
+    package = kind.__module__.partition(".")[0]
+    return kind.__qualname__ if package == "builtins" else f"{package}.{kind.__qualname__}"
 
 
 def body_too_large(

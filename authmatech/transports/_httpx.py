@@ -105,7 +105,7 @@ def _async_raw_chunks(response: Any) -> AsyncIterator[bytes]:
 
 def _headers_to_send(request: HttpRequest) -> dict[str, str]:
     """The request's headers, asking only for the encodings :mod:`._decode` bounds."""
-    return {**request.headers, "Accept-Encoding": ACCEPT_ENCODING}
+    return {**request.reveal_headers(), "Accept-Encoding": ACCEPT_ENCODING}
 
 
 def _request_body_class(family: Family) -> type:
@@ -304,7 +304,7 @@ class HttpxTransport:
                     request.method,
                     request.url,
                     headers=_headers_to_send(request),
-                    content=request.body,
+                    content=request.reveal_body(),
                     timeout=self._timeouts.get(timeout),
                 ),
                 stream=True,
@@ -405,11 +405,11 @@ class AsyncHttpxTransport:
                 request.method,
                 request.url,
                 headers=_headers_to_send(request),
-                content=request.body,
+                content=request.reveal_body(),
                 timeout=self._timeouts.get(timeout),
             )
             if request.body:
-                built.stream = self._body_class(request.body)
+                built.stream = self._body_class(request.reveal_body())
             response: Any = await client.send(built, stream=True, follow_redirects=False)
         except family.module.LocalProtocolError:
             response = None

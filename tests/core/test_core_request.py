@@ -123,7 +123,7 @@ def test_get_headers_exactly(api_credentials: Credentials) -> None:
     request = core.account_products().build(api_credentials)
     assert request.method == "GET"
     assert request.body is None
-    assert request.headers == {
+    assert request.reveal_headers() == {
         "Accept": "application/json",
         "User-Agent": UA,
         "X-CLIENT-ID": CLIENT_ID,
@@ -134,7 +134,7 @@ def test_get_headers_exactly(api_credentials: Credentials) -> None:
 def test_post_headers_exactly(api_credentials: Credentials) -> None:
     request = core.verify(NUMBER, "proof").build(api_credentials)
     assert request.method == "POST"
-    assert request.headers == {
+    assert request.reveal_headers() == {
         "Accept": "application/json",
         "User-Agent": UA,
         "Content-Type": "application/json",
@@ -145,7 +145,7 @@ def test_post_headers_exactly(api_credentials: Credentials) -> None:
 
 def test_sdk_session_headers_exactly(full_credentials: Credentials) -> None:
     request = core.register_sdk_session().build(full_credentials)
-    assert request.headers == {
+    assert request.reveal_headers() == {
         "Accept": "application/json",
         "User-Agent": UA,
         "Content-Type": "application/json",
@@ -194,8 +194,8 @@ def test_base_headers_are_fresh_copies() -> None:
 
 def body_of(call: core.Call[Any], creds: Credentials) -> Any:
     request = call.build(creds)
-    assert request.body is not None
-    return json.loads(request.body)
+    assert request.reveal_body() is not None
+    return json.loads(request.reveal_body())  # type: ignore[arg-type]
 
 
 def test_verify_body_with_every_optional_field(api_credentials: Credentials) -> None:
@@ -360,7 +360,7 @@ def test_bad_sdk_session_arguments(kwargs: dict[str, Any], fragment: str) -> Non
 
 def test_rotation_bodies_hold_only_the_secret(full_credentials: Credentials) -> None:
     for call in (core.rotate_api_key(), core.rotate_client_key(), core.generate_api_key()):
-        assert call.build(full_credentials).body == b'{"secretKey":"cs_9z8y7x6w5v"}'
+        assert call.build(full_credentials).reveal_body() == b'{"secretKey":"cs_9z8y7x6w5v"}'
 
 
 def test_stuck_plus_bodies(api_credentials: Credentials) -> None:
@@ -423,6 +423,11 @@ def test_connect_create_integration_body(api_credentials: Credentials) -> None:
         "matchedOnly": False,
     }
     assert "crm-key-1" not in repr(integration)
+    request = core.connect_create_integration(integration).build(api_credentials)
+    assert request.body is not None
+    assert b"crm-key-1" not in request.body
+    assert json.loads(request.body)["apiKey"] == Secret("crm-key-1").fingerprint
+    assert Secret("crm-key-1") in request.secrets
 
 
 @pytest.mark.parametrize(
@@ -574,11 +579,12 @@ def test_http_request_repr_masks_credentials_and_hides_the_body(
         f"HttpRequest(method='POST', url='{BASE}/v1/api/verify', headers={{"
         f"'Accept': 'application/json', 'User-Agent': '{UA}', "
         "'Content-Type': 'application/json', 'X-CLIENT-ID': 'client-123', "
-        f"'X-API-KEY': '<masked>'}}, body=<{len(api.body or b'')} bytes>)"
+        f"'X-API-KEY': '<masked {Secret(API_KEY).fingerprint}>'}}, "
+        f"body=<{len(api.body or b'')} bytes>)"
     )
     assert API_KEY not in text
     assert NUMBER not in text
-    assert "'X-SDK-TOKEN': '<masked>'" in repr(sdk)
+    assert f"'X-SDK-TOKEN': '<masked {Secret(SDK_TOKEN).fingerprint}>'" in repr(sdk)
     assert SDK_TOKEN not in repr(sdk)
     get = core.account_products().build(full_credentials)
     assert repr(get).endswith("body=None)")

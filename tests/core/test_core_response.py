@@ -9,6 +9,7 @@ import pytest
 from core_helpers import envelope, failure, response
 
 from authmatech import core, models
+from authmatech.core import HttpResponse
 from authmatech.credentials import Secret
 from authmatech.errors import (
     APIStatusError,
@@ -402,8 +403,29 @@ def test_server_messages_are_redacted_and_truncated() -> None:
     body = failure("BAD_REQUEST", "Number +962791234567 is blocked " + "x" * 1000)
     error = raises("verify", 400, body)
     assert "+962791234567" not in str(error)
-    # truncated to 500 characters, then masked (the mask is one character shorter)
-    assert error.message == "Number +9627*****67 is blocked " + "x" * 468
+    # masked (the mask is one character shorter), then cut to 500 characters
+    assert error.message == "Number +9627*****67 is blocked " + "x" * 469 + (
+        "... (531 more characters)"
+    )
+
+
+def test_every_server_text_in_an_error_is_bounded_and_masked() -> None:
+    """A 900 KB code, message, request id and thousands of messages make a short error."""
+    huge = "+962791234567 " + "C" * 900_000
+    item = {"type": huge, "code": huge, "message": huge, "httpStatus": huge}
+    small = {"type": "FAILURE", "message": "call +962791234567"}
+    body = envelope(None, success=False, messages=[item] + [small] * 5000)
+    response = HttpResponse(400, {"x-request-id": huge}, body)
+    with pytest.raises(APIStatusError) as info:
+        core.verify("+962791234567", "proof").parse(response)
+    error = info.value
+    text = f"{error} {error!r} {error.messages!r} {vars(error)!r}"
+    assert len(str(error)) < 1_000
+    assert len(text) < 50_000
+    assert "+962791234567" not in text
+    assert len(error.messages) == 20
+    assert len(error.code or "") < 150
+    assert len(error.request_id or "") <= 128
 
 
 def test_500_is_a_server_error_that_may_have_been_processed() -> None:

@@ -33,15 +33,15 @@ def test_every_operation_builds_with_every_credential(
 ) -> None:
     request = CALLS[name]().build(full_credentials)
     assert request.method == core.OPERATIONS[name].method
-    assert request.headers["X-CLIENT-ID"] == CLIENT_ID
+    assert request.reveal_headers()["X-CLIENT-ID"] == CLIENT_ID
 
 
 def test_sdk_token_only_client_can_build_register_session() -> None:
     creds = Credentials(CLIENT_ID, sdk_token=SDK_TOKEN)
     request = core.register_sdk_session(sdk_session_id="s-1").build(creds)
-    assert request.headers["X-SDK-TOKEN"] == SDK_TOKEN
-    assert request.headers["X-CLIENT-ID"] == CLIENT_ID
-    assert "X-API-KEY" not in request.headers
+    assert request.reveal_headers()["X-SDK-TOKEN"] == SDK_TOKEN
+    assert request.reveal_headers()["X-CLIENT-ID"] == CLIENT_ID
+    assert "X-API-KEY" not in request.reveal_headers()
 
 
 @pytest.mark.parametrize("name", SERVER_APIS)
@@ -111,21 +111,21 @@ def test_no_credentials_at_all() -> None:
 
 def test_register_session_never_sends_the_api_key(full_credentials: Credentials) -> None:
     request = core.register_sdk_session(sdk_session_id="s-1").build(full_credentials)
-    assert "X-API-KEY" not in request.headers
-    assert request.headers["X-SDK-TOKEN"] == SDK_TOKEN
-    assert API_KEY not in repr(request.headers.values())
-    assert request.body is not None
-    assert API_KEY.encode() not in request.body
+    assert "X-API-KEY" not in request.reveal_headers()
+    assert request.reveal_headers()["X-SDK-TOKEN"] == SDK_TOKEN
+    assert API_KEY not in repr(request.reveal_headers().values())
+    assert request.reveal_body() is not None
+    assert API_KEY.encode() not in request.reveal_body()
 
 
 @pytest.mark.parametrize("name", SERVER_APIS)
 def test_server_apis_never_send_the_sdk_token(name: str, full_credentials: Credentials) -> None:
     request = CALLS[name]().build(full_credentials)
-    assert request.headers["X-API-KEY"] == API_KEY
-    assert "X-SDK-TOKEN" not in request.headers
-    assert SDK_TOKEN not in " ".join(request.headers.values())
+    assert request.reveal_headers()["X-API-KEY"] == API_KEY
+    assert "X-SDK-TOKEN" not in request.reveal_headers()
+    assert SDK_TOKEN not in " ".join(request.reveal_headers().values())
     assert SDK_TOKEN not in request.url
-    assert request.body is None or SDK_TOKEN.encode() not in request.body
+    assert request.reveal_body() is None or SDK_TOKEN.encode() not in request.reveal_body()
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -133,15 +133,15 @@ def test_client_secret_travels_only_as_secret_key_of_rotations(
     name: str, full_credentials: Credentials
 ) -> None:
     request = CALLS[name]().build(full_credentials)
-    assert CLIENT_SECRET not in " ".join(request.headers.values())
+    assert CLIENT_SECRET not in " ".join(request.reveal_headers().values())
     assert CLIENT_SECRET not in request.url
-    assert all("secret" not in header.lower() for header in request.headers)
+    assert all("secret" not in header.lower() for header in request.reveal_headers())
     if name in SECRET_OPS:
-        assert request.body is not None
-        assert json.loads(request.body) == {"secretKey": CLIENT_SECRET}
+        assert request.reveal_body() is not None
+        assert json.loads(request.reveal_body()) == {"secretKey": CLIENT_SECRET}
     else:
-        assert request.body is None or CLIENT_SECRET.encode() not in request.body
-        assert request.body is None or b"secretKey" not in request.body
+        assert request.reveal_body() is None or CLIENT_SECRET.encode() not in request.reveal_body()
+        assert request.reveal_body() is None or b"secretKey" not in request.reveal_body()
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -155,5 +155,5 @@ def test_secret_key_is_read_per_build() -> None:
     call = core.rotate_api_key()
     first = call.build(Credentials(CLIENT_ID, api_key=API_KEY, client_secret="secret-one"))
     second = call.build(Credentials(CLIENT_ID, api_key=API_KEY, client_secret="secret-two"))
-    assert first.body == b'{"secretKey":"secret-one"}'
-    assert second.body == b'{"secretKey":"secret-two"}'
+    assert first.reveal_body() == b'{"secretKey":"secret-one"}'
+    assert second.reveal_body() == b'{"secretKey":"secret-two"}'

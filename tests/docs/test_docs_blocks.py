@@ -112,7 +112,7 @@ def _givens(served: ServerThread, is_async: bool) -> dict[str, Callable[[], obje
 
     def my_send(request: core.HttpRequest, timeout: object) -> core.HttpResponse:
         status, headers, body = my_http.send(
-            request.method, request.url, request.headers, request.body
+            request.method, request.url, request.reveal_headers(), request.reveal_body()
         )
         return core.HttpResponse(status, headers, body)
 

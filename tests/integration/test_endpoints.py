@@ -231,9 +231,9 @@ def test_server_side_e164_validation_maps_to_invalid_mobile_number(
     request = call.build(
         authmatech.Credentials(authmatech_account.client_id, api_key=authmatech_account.api_key)
     )
-    body = request.body.replace(NUMBER.encode(), b"0791234567")  # type: ignore[union-attr]
+    body = request.reveal_body().replace(NUMBER.encode(), b"0791234567")  # type: ignore[union-attr]
     with httpx.Client(transport=authmatech_sandbox.transport()) as http:
-        answer = http.post(request.url, headers=dict(request.headers), content=body)
+        answer = http.post(request.url, headers=request.reveal_headers(), content=body)
     with pytest.raises(authmatech.InvalidMobileNumberError) as info:
         call.parse(authmatech.core.HttpResponse(answer.status_code, answer.headers, answer.content))
     assert info.value.code == "INVALID_MOBILE_NUMBER"

@@ -106,3 +106,18 @@ class LoopbackServer:
         else:
             conn.sendall(_response("404 Not Found"))
         return True
+
+
+def caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """Whether ``error`` stands for an exception of ``kind`` (or a subclass): the transports
+    chain a frameless :class:`~authmatech.errors.UnderlyingError` naming it, never the HTTP
+    library's exception itself (its frames and request hold the credentials)."""
+    from authmatech.errors import UnderlyingError
+
+    cause = error.__cause__
+    if not isinstance(cause, UnderlyingError):
+        return False
+    package = kind.__module__.partition(".")[0]
+    names = {f"{package}.{k.__qualname__}" for k in kind.__subclasses__()}
+    names.add(f"{package}.{kind.__qualname__}")
+    return cause.type_name in names and error.__suppress_context__

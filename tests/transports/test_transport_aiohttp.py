@@ -19,7 +19,7 @@ from authmatech.errors import (
 )
 from authmatech.transports import AiohttpTransport, AsyncTransport
 
-from .support import BIG, LoopbackServer
+from .support import BIG, LoopbackServer, caused_by
 
 pytestmark = pytest.mark.anyio
 
@@ -66,7 +66,7 @@ async def test_connection_refused_reached_nothing(
     assert type(info.value) is APIConnectionError
     assert info.value.maybe_processed is False
     assert f"could not connect to 127.0.0.1:{closed_port}" in str(info.value)
-    assert isinstance(info.value.__cause__, aiohttp.ClientConnectorError)
+    assert caused_by(info.value, aiohttp.ClientConnectorError)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ async def test_failures_after_sending_may_have_been_processed(
         await transport.send(make_request(server.url(path), "POST", b"{}"), FAST)
     assert type(info.value) is APIConnectionError
     assert info.value.maybe_processed is True
-    assert isinstance(info.value.__cause__, cause)
+    assert caused_by(info.value, cause)
     assert server.hits[path] == before + 1
 
 

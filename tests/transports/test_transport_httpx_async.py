@@ -21,7 +21,7 @@ from authmatech.errors import (
 )
 from authmatech.transports import AsyncHttpxTransport, AsyncTransport
 
-from .support import BIG, HTTPX_MAPPING, LoopbackServer
+from .support import BIG, HTTPX_MAPPING, LoopbackServer, caused_by
 
 pytestmark = pytest.mark.anyio
 
@@ -62,7 +62,7 @@ async def test_connection_refused_reached_nothing(
         await transport.send(make_request(f"http://127.0.0.1:{closed_port}/x"), FAST)
     assert type(info.value) is APIConnectionError
     assert info.value.maybe_processed is False
-    assert isinstance(info.value.__cause__, x.ConnectError)
+    assert caused_by(info.value, x.ConnectError)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ async def test_failures_after_sending_may_have_been_processed(
         await transport.send(make_request(server.url(path), "POST", b"{}"), FAST)
     assert type(info.value) is APIConnectionError
     assert info.value.maybe_processed is True
-    assert type(info.value.__cause__).__name__ == cause.__name__
+    assert getattr(info.value.__cause__, "type_name", "").rpartition(".")[2] == cause.__name__
     assert server.hits[path] == before + 1
 
 
