@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -33,6 +33,11 @@ class Secret:
     Secret('sha256:46e8faffd30e')
     >>> key.reveal()
     'sk_live_123'
+
+    The value is kept in a closure, not in an attribute, so that nothing that walks objects
+    (``vars``, ``__slots__``, ``attrs.asdict``, ``rich.pretty``, debuggers) meets it. A Secret
+    refuses to be pickled or copied. An exception that carries one pickles it *withheld*: only
+    the fingerprint travels, and ``reveal()`` on the copy raises :class:`ConfigurationError`.
     """
 
     __slots__ = ("_fingerprint", "_value")
@@ -40,15 +45,35 @@ class Secret:
     def __init__(self, value: str) -> None:
         if not isinstance(value, str):
             raise ConfigurationError(f"a Secret wraps a str, not {type(value).__name__}")
-        self._value = value
+        self._value: Callable[[], str] | None = _holding(value)
         # surrogatepass: a str with a lone surrogate still gets a fingerprint (it cannot travel
         # in a header, and Credentials refuses it with a clear message)
         digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
         self._fingerprint = "sha256:" + digest[:12]
 
+    @classmethod
+    def withheld(cls, fingerprint: str) -> Secret:
+        """A Secret known only by its fingerprint (what survives a pickle): ``reveal()`` raises."""
+        secret: Secret = object.__new__(cls)
+        secret._value = None
+        secret._fingerprint = fingerprint
+        return secret
+
+    @property
+    def is_withheld(self) -> bool:
+        """Whether only the fingerprint is known (the value stayed in another process)."""
+        return self._value is None
+
     def reveal(self) -> str:
         """The raw value. Call it only where the value must travel (a header, a body)."""
-        return self._value
+        value = self._value
+        if value is None:
+            raise ConfigurationError(
+                f"the secret {self._fingerprint} was withheld when the object holding it was "
+                "pickled (secrets never travel in pickles); read it in the process that "
+                "received it"
+            )
+        return value()
 
     @property
     def fingerprint(self) -> str:
@@ -56,6 +81,8 @@ class Secret:
         return self._fingerprint
 
     def __repr__(self) -> str:
+        if self._value is None:
+            return f"Secret.withheld({self._fingerprint!r})"
         return f"Secret({self._fingerprint!r})"
 
     def __str__(self) -> str:
@@ -63,11 +90,13 @@ class Secret:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Secret):
+            if self._value is None or other._value is None:
+                return self._fingerprint == other._fingerprint
             import hmac
 
             return hmac.compare_digest(
-                self._value.encode("utf-8", "surrogatepass"),
-                other._value.encode("utf-8", "surrogatepass"),
+                self._value().encode("utf-8", "surrogatepass"),
+                other._value().encode("utf-8", "surrogatepass"),
             )
         return NotImplemented
 
@@ -75,7 +104,13 @@ class Secret:
         return hash(self._fingerprint)
 
     def __reduce__(self) -> tuple[object, ...]:
+        if self._value is None:
+            return (Secret.withheld, (self._fingerprint,))
         raise TypeError("Secret refuses to be pickled; pass the raw value explicitly if you must")
+
+
+def _holding(value: str) -> Callable[[], str]:
+    return lambda: value
 
 
 class _IssuedKey(Secret):

@@ -10,12 +10,16 @@ Like h11's local/remote split, errors say whose side the problem is on:
   :class:`ResponseValidationError` when the body is not the documented envelope.
 
 No message ever contains a secret: credentials are named, never echoed.
+
+Every exception pickles (so one failure in a ``ProcessPoolExecutor`` worker does not break the
+pool) and copies with its message and fields; a :class:`~authmatech.Secret` it carries travels
+withheld, as its fingerprint only (see :meth:`AuthmatechError.__reduce__`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .credentials import Secret
@@ -47,6 +51,43 @@ __all__ = [
 
 class AuthmatechError(Exception):
     """Base class of every exception this library raises on purpose."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuild from ``args`` (the message) and the fields, without calling ``__init__``
+        (whose keyword-only arguments are not in ``args``); secrets are withheld."""
+        return (_rebuild, (type(self), self.args), _withhold(self.__dict__, 0))
+
+
+def _rebuild(cls: type[AuthmatechError], args: tuple[Any, ...]) -> AuthmatechError:
+    return cls.__new__(cls, *args)
+
+
+def _withhold(value: Any, depth: int) -> Any:
+    """``value`` with every :class:`~authmatech.Secret` in it (in containers and attrs models,
+    a few levels deep) replaced by its withheld form: a pickle never holds a secret."""
+    from .credentials import Secret
+
+    if isinstance(value, Secret):
+        return value if value.is_withheld else Secret.withheld(value.fingerprint)
+    if depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {key: _withhold(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (tuple, list)):
+        return type(value)(_withhold(item, depth + 1) for item in value)
+    import attrs
+
+    if attrs.has(type(value)):
+        changes = {}
+        for field in attrs.fields(type(value)):
+            if not field.init:
+                continue
+            item = getattr(value, field.name)
+            withheld = _withhold(item, depth + 1)
+            if withheld is not item:
+                changes[field.alias] = withheld
+        return attrs.evolve(value, **changes) if changes else value
+    return value
 
 
 class ConfigurationError(AuthmatechError):
