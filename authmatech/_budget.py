@@ -169,6 +169,8 @@ class RateBudget:
     nonblocking: ClassVar[bool] = True
 
     __slots__ = ("_clock", "_limit", "_lock", "_per", "_schedule", "_tat", "_usable", "burst")
+    burst: int
+    """How many requests may go at once before the spacing applies."""
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from docblocks import ROOT, Block, MarkerError, all_blocks, blocks_of
 
@@ -151,6 +152,12 @@ def _givens(served: ServerThread, is_async: bool) -> dict[str, Callable[[], obje
         "vault": lambda: _Vault(account.api_key.reveal()),
         "my_http": lambda: my_http,
         "my_send": lambda: my_send,
+        # inside a transport: its HTTP client and the request the core built
+        "http": lambda: httpx.Client(timeout=5.0),
+        "request": lambda: core.verify(NUMBER, proof.encrypted_mobile_number).build(
+            authmatech.Credentials(account.client_id, api_key=account.api_key),
+            core.ClientConfig(base_url=served.url),
+        ),
     } | {"_env": lambda: _env(served, account)}
 
 
@@ -265,7 +272,7 @@ async def _run_async(code: Any, namespace: dict[str, Any]) -> None:
 def _close_clients(namespace: dict[str, Any]) -> None:
     """What the reader's application does at shutdown: close the clients a block left open."""
     for value in list(namespace.values()):
-        if isinstance(value, authmatech.Client):
+        if isinstance(value, (authmatech.Client, httpx.Client)):
             value.close()
 
 

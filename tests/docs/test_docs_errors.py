@@ -23,7 +23,16 @@ def _tree() -> str:
 def test_the_errors_page_tree_names_every_exception_class() -> None:
     tree = _tree()
     listed = set(re.findall(r"[├└]── (\w+)", tree))
-    assert listed == set(errors.__all__) - {"AuthmatechError"}
+    raised = {n for n in errors.__all__ if issubclass(getattr(errors, n), errors.AuthmatechError)}
+    assert listed == raised - {"AuthmatechError"}
+
+
+def test_the_errors_page_names_every_other_exported_exception() -> None:
+    """``UnderlyingError`` is never raised, only chained: the page says so outside the tree."""
+    text = (DOCS / "errors.md").read_text(encoding="utf-8")
+    others = {n for n in errors.__all__ if not issubclass(getattr(errors, n), errors.AuthmatechError)}
+    assert others == {"UnderlyingError"}
+    assert all(f"[`{name}`]" in text for name in others)
 
 
 def _quickstart_handlers() -> list[type[BaseException]]:

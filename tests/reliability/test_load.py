@@ -194,7 +194,7 @@ def test_401_while_the_rotation_answer_is_on_its_way_is_retried_with_the_new_key
             self.refused = anyio.Event()
 
         async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
-            key = request.headers["X-API-KEY"]
+            key = request.reveal_headers()["X-API-KEY"]
             seen.append((request.url.rsplit("/", 1)[-1], key))
             if request.url.endswith("/rotate"):
                 self.rotated.set()

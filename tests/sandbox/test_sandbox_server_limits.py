@@ -110,7 +110,10 @@ def test_deeply_nested_json_is_a_400(
     headers = {**auth(account), "Content-Type": "application/json"}
     answer = httpx.post(f"{server.url}/v1/api/verify", content=body, headers=headers)
     assert answer.status_code == 400
-    assert "nested too deeply" in answer.json()["messages"][0]["message"]
+    message = answer.json()["messages"][0]["message"]
+    # Whether 5,000 levels parse depends on the Python version and the thread's stack: parsed,
+    # the array is refused as not an object; too deep to parse, as nested too deeply.
+    assert "nested too deeply" in message or (depth < 10_000 and "JSON object" in message)
 
 
 def test_connections_past_the_limit_are_shed_with_503(
