@@ -405,6 +405,8 @@ class Call(Generic[T]):
         :class:`~authmatech.ResponseValidationError`. Pass ``now`` (``time.time()``) to honour a
         ``Retry-After`` given as an HTTP date, and the ``request`` it answers so that an error
         never carries what a server or proxy echoed of its secrets."""
+        if request is not None:
+            require("Call.parse", (request, HttpRequest, "request"))
         if request is None or not request.secrets:
             return parse_response(self.operation, response, now=now)
         if not 200 <= response.status_code < 300:

@@ -277,6 +277,11 @@ def test_retry_delay_and_parse_check_their_arguments() -> None:
         )
     with pytest.raises(ConfigurationError, match=r"response must be a core\.HttpResponse"):
         core.verify(NUMBER, "p").parse((200, {}, b""))  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match=r"request must be a core\.HttpRequest"):
+        core.verify(NUMBER, "p").parse(
+            core.HttpResponse(429, {}, b""),
+            request=Credentials("cl_1", api_key="ak_0123456789"),  # type: ignore[arg-type]
+        )
     with pytest.raises(ConfigurationError, match="Credentials"):
         core.verify(NUMBER, "p").build("key")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match=r"Operation\.path"):

@@ -30,7 +30,9 @@ def test_the_errors_page_tree_names_every_exception_class() -> None:
 def test_the_errors_page_names_every_other_exported_exception() -> None:
     """``UnderlyingError`` is never raised, only chained: the page says so outside the tree."""
     text = (DOCS / "errors.md").read_text(encoding="utf-8")
-    others = {n for n in errors.__all__ if not issubclass(getattr(errors, n), errors.AuthmatechError)}
+    others = {
+        n for n in errors.__all__ if not issubclass(getattr(errors, n), errors.AuthmatechError)
+    }
     assert others == {"UnderlyingError"}
     assert all(f"[`{name}`]" in text for name in others)
 
