@@ -18,6 +18,7 @@ from ._fork import FORKS
 from ._keyring import KeyRing
 from ._lifecycle import Pool
 from ._pacing import check_budget
+from ._repr import tolerant_repr
 from .core import Clock, RetryPolicy, Send, Settings, Timeout
 from .core._request import DEFAULT_BASE_URL, ClientConfig, check_base_url
 from .credentials import Credentials, Secret
@@ -274,6 +275,7 @@ def prepare_state(
 ClientT = TypeVar("ClientT", bound="BaseClient[Any, Any]")
 
 
+@tolerant_repr
 class BaseClient(Generic[TransportT, SleepT]):
     """What ``Client`` and ``AsyncClient`` share beyond the driver: state, repr, derivation."""
 

@@ -33,6 +33,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 import attrs
 
 from ._fork import ProcessLock
+from ._repr import tolerant_repr
 from .errors import ConfigurationError
 
 __all__ = [
@@ -140,6 +141,7 @@ def _positive_number(name: str, value: object) -> float:
     return number
 
 
+@tolerant_repr
 class RateBudget:
     """The account's request budget inside one process: at most ``limit`` requests in any
     ``per`` seconds, minus a safety margin.

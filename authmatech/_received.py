@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeGuard, Union
 import attrs
 
 from ._mask import redact_text
+from ._repr import tolerant_repr
 from .errors import RequestValidationError
 
 if TYPE_CHECKING:
@@ -152,6 +153,7 @@ def _body(value: bytes | bytearray | memoryview) -> bytes:
     )
 
 
+@tolerant_repr
 @attrs.frozen(slots=True, repr=False)
 class HttpResponse:
     """A response as received: status code, headers and the raw body.

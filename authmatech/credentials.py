@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from ._repr import tolerant_repr
 from .errors import ConfigurationError
 
 __all__ = ["Credentials", "Secret", "clean_credential"]
@@ -25,6 +26,7 @@ ENV_SDK_TOKEN = "AUTHMATECH_SDK_TOKEN"
 _MAX_CREDENTIAL_LENGTH = 4096
 
 
+@tolerant_repr
 class Secret:
     """A secret string that shows only its fingerprint.
 
@@ -200,6 +202,7 @@ def _client_id(value: str | None) -> str | None:
     return None if value is None else clean_credential(value, "client_id")
 
 
+@tolerant_repr
 @attrs.frozen(slots=True)
 class Credentials:
     """What a client may authenticate with; which one travels is decided per operation.

@@ -20,6 +20,7 @@ from .._received import (
     received,
     request_id_of,
 )
+from .._repr import tolerant_repr
 from ..credentials import Secret
 from ..errors import ConfigurationError
 
@@ -66,6 +67,7 @@ def _seal_headers(headers: Mapping[str, str | Secret]) -> tuple[dict[str, str], 
     return plain, sealed
 
 
+@tolerant_repr
 @attrs.frozen(slots=True, init=False, repr=False)
 class HttpRequest:
     """A request ready to send: method, absolute URL, headers and an optional JSON body.

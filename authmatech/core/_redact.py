@@ -19,7 +19,19 @@ from ._scrub import secrets_in_flight
 __all__ = ["InFlightFilter", "RedactionFilter", "mask_headers", "mask_phone", "redact_text"]
 
 
-class RedactionFilter(logging.Filter):
+class _Filter(logging.Filter):
+    """A ``logging.Filter`` whose ``name`` is checked: the wrong type is a library error."""
+
+    def __init__(self, name: str = "") -> None:
+        if not isinstance(name, str):
+            raise ConfigurationError(
+                f"{type(self).__name__}'s name (a logger name prefix) must be a str, "
+                f"not {type(name).__name__}"
+            )
+        super().__init__(name)
+
+
+class RedactionFilter(_Filter):
     """Masks phone numbers and turns :class:`Secret` arguments into fingerprints; while this
     thread or task sends an Authmatech request, also scrubs that request's secrets (an echo in
     a status line, a header, a URL) from the whole formatted record.
@@ -27,14 +39,6 @@ class RedactionFilter(logging.Filter):
     Installed on the ``authmatech`` logger. Add it to your own handlers too if you log
     Authmatech values yourself, or to cover loggers the library does not know of.
     """
-
-    def __init__(self, name: str = "") -> None:
-        if not isinstance(name, str):
-            raise ConfigurationError(
-                f"RedactionFilter's name (a logger name prefix) must be a str, "
-                f"not {type(name).__name__}"
-            )
-        super().__init__(name)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask the record in place; never drops it."""
@@ -77,7 +81,7 @@ def _redact_arg(value: object) -> object:
     return _text_of(value)
 
 
-class InFlightFilter(logging.Filter):
+class InFlightFilter(_Filter):
     """Scrubs the records created while an Authmatech request is in flight in this thread or
     task: that request's secrets become fingerprints and phone numbers (``+`` or ``%2B``) are
     masked, in the formatted message. Any other record passes untouched.

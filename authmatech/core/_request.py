@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
 
+from .._repr import tolerant_repr
 from .._version import __version__
 from ..credentials import Credentials, Secret
 from ..errors import (
@@ -155,6 +156,7 @@ def _check_app_info(value: object) -> str | None:
     return value.strip()
 
 
+@tolerant_repr
 @attrs.frozen(slots=True, kw_only=True, eq=False)
 class ClientConfig:
     """Where requests go and how they introduce themselves; validated once, reused per call."""
@@ -307,6 +309,7 @@ def _check_str_mapping(value: object, name: str) -> None:
         raise RequestValidationError(f"{name} must be a mapping of str to str")
 
 
+@tolerant_repr
 @attrs.frozen(slots=True, kw_only=True, repr=False, eq=False)
 class Call(Generic[T]):
     """One validated operation, ready to be built (per attempt) and to parse its answer.

@@ -295,3 +295,10 @@ def test_mask_phone_and_redact_text_take_only_text() -> None:
         core.mask_phone(962791234567)  # type: ignore[arg-type]
     with pytest.raises(RequestValidationError, match="redact_text takes a str"):
         core.redact_text(None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", [core.RedactionFilter, core.InFlightFilter])
+def test_log_filters_take_a_logger_name_prefix(kind: type[logging.Filter]) -> None:
+    with pytest.raises(ConfigurationError, match=rf"{kind.__name__}'s name .* must be a str"):
+        kind(5)  # type: ignore[arg-type]
+    assert kind("httpx").name == "httpx"

@@ -50,6 +50,7 @@ ALLOWED_PARENT_MODULES = {
     "_convert",
     "_mask",
     "_received",
+    "_repr",
     "_version",
 }
 #: calls that read a clock or block (``datetime.now()``, a bare ``sleep()``...); the injected
