@@ -24,6 +24,7 @@ from ._base_client import (
 )
 from ._budget import AsyncRateBudget, RateBudget
 from ._fork import FORKS
+from ._frameless import frameless_configuration_errors
 from ._lifecycle import running_loop
 from ._pacing import after_wait, checked_wait, retry_after_of
 from .core import Authenticate, Call, Clock, HttpResponse, RetryPolicy, Send, Timeout
@@ -108,6 +109,7 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
     connect: AsyncConnectResource
     """Connect imports and CRM integrations."""
 
+    @frameless_configuration_errors
     def __init__(
         self,
         *,
@@ -224,7 +226,10 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                     "nothing was sent",
                     maybe_processed=False,
                 )
-        return self._keys.with_provided(value)
+        try:
+            return self._keys.with_provided(value)
+        finally:
+            del value  # a refused key is no local of this frame's traceback
 
     async def _attempt(self, step: Send) -> HttpResponse | AuthmatechError:
         """The response or the transport's error, handed straight to the flow: no frame of

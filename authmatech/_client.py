@@ -20,6 +20,7 @@ from ._base_client import (
 )
 from ._budget import SyncRateBudget
 from ._fork import FORKS
+from ._frameless import frameless_configuration_errors
 from ._pacing import after_wait, checked_wait, retry_after_of
 from .core import Authenticate, Call, Clock, HttpResponse, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
@@ -78,6 +79,7 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
     connect: ConnectResource
     """Connect imports and CRM integrations."""
 
+    @frameless_configuration_errors
     def __init__(
         self,
         *,

@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 import attrs
 
+from ._frameless import frameless_configuration_errors
 from .credentials import Credentials, Secret, clean_credential
 from .errors import APITimeoutError, ConfigurationError
 
@@ -222,6 +223,7 @@ class KeyRing:
         """The credentials when no provider is set (the fast, common path)."""
         return self._credentials
 
+    @frameless_configuration_errors
     def with_provided(self, value: object) -> Credentials:
         """The credentials with the API key a provider just returned."""
         if not isinstance(value, (str, Secret)):

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 
+from ._frameless import frameless_configuration_errors, without_frames
 from ._repr import tolerant_repr
 from .errors import ConfigurationError
 
@@ -203,7 +204,7 @@ def _client_id(value: str | None) -> str | None:
 
 
 @tolerant_repr
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, init=False)
 class Credentials:
     """What a client may authenticate with; which one travels is decided per operation.
 
@@ -216,7 +217,24 @@ class Credentials:
     sdk_token: Secret | None = attrs.field(default=None, converter=_sdk_token, kw_only=True)
     client_secret: Secret | None = attrs.field(default=None, converter=_client_secret, kw_only=True)
 
+    def __init__(
+        self,
+        client_id: str | None = None,
+        *,
+        api_key: str | Secret | None = None,
+        sdk_token: str | Secret | None = None,
+        client_secret: str | Secret | None = None,
+    ) -> None:
+        try:
+            self.__attrs_init__(  # pyright: ignore[reportAttributeAccessIssue]
+                client_id, api_key=api_key, sdk_token=sdk_token, client_secret=client_secret
+            )
+        except ConfigurationError as error:  # raised from a frame that holds no raw value
+            del client_id, api_key, sdk_token, client_secret
+            raise without_frames(error) from error.__cause__
+
     @classmethod
+    @frameless_configuration_errors
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Credentials:
         """Read ``AUTHMATECH_CLIENT_ID``, ``_API_KEY``, ``_CLIENT_SECRET`` and ``_SDK_TOKEN``.
 

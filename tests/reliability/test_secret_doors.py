@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import pickle
 import re
 import socket
@@ -28,6 +29,7 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 import attrs
 import pytest
 
@@ -251,7 +253,7 @@ def _members(path: str, value: object) -> Iterator[tuple[str, object]]:
         for slot in getattr(cls, "__slots__", ()):
             if hasattr(value, slot):
                 yield f"{path}.{slot}", getattr(value, slot)
-    if attrs.has(type(value)):
+    if attrs.has(type(value)) and all(hasattr(value, f.name) for f in attrs.fields(type(value))):
         yield f"{path} (attrs.asdict)", attrs.asdict(value, recurse=True)  # type: ignore[arg-type]
     try:
         data = pickle.dumps(value)
@@ -379,3 +381,53 @@ def test_records_outside_a_send_are_left_alone(
     logging.getLogger("httpx").info("unrelated %s with %s", API_KEY, NUMBER)
     (record,) = [r for r in root_at_debug if r.name == "httpx"]
     assert record.getMessage() == f"unrelated {API_KEY} with {NUMBER}"
+
+
+#: a real key with a copy-paste mistake: the hygiene checks refuse it, and it must not travel
+QUOTED = f'"{API_KEY}"'
+SPACED = f"{API_KEY} x"
+BAD_ENV = {"AUTHMATECH_CLIENT_ID": "cl_door", "AUTHMATECH_API_KEY": QUOTED}
+
+
+def _sync_provider_call() -> None:
+    with authmatech.Client(client_id="cl_door", api_key=lambda: SPACED) as client:
+        client.verify(NUMBER, "proof")
+
+
+def _async_provider_call(backend: str) -> None:
+    async def provide() -> str:
+        return SPACED
+
+    async def main() -> None:
+        async with authmatech.AsyncClient(client_id="cl_door", api_key=provide) as client:
+            await client.verify(NUMBER, "proof")
+
+    anyio.run(main, backend=backend)
+
+
+REFUSED: dict[str, Callable[[], object]] = {
+    "Credentials": lambda: authmatech.Credentials("cl_door", api_key=QUOTED),
+    "Credentials client_secret": lambda: authmatech.Credentials(
+        "cl_door", client_secret=SPACED.replace(API_KEY, CLIENT_SECRET)
+    ),
+    "Credentials.from_env": lambda: authmatech.Credentials.from_env(BAD_ENV),
+    "Client": lambda: authmatech.Client(client_id="cl_door", api_key=SPACED),
+    "AsyncClient": lambda: authmatech.AsyncClient(client_id="cl_door", api_key=QUOTED),
+    "Client from the environment": lambda: authmatech.Client(),
+    "a sync provider's key": _sync_provider_call,
+    "an async provider's key (asyncio)": lambda: _async_provider_call("asyncio"),
+    "an async provider's key (trio)": lambda: _async_provider_call("trio"),
+}
+
+
+@pytest.mark.parametrize("where", sorted(REFUSED))
+def test_a_refused_credential_is_in_no_frame_of_the_error(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key refused by the hygiene checks (quotes from a .env file, an inner space) is a real
+    key with a mistake around it: the ConfigurationError's frames (the constructor's
+    arguments, ``os.environ`` in ``from_env``) must not show it to a locals renderer."""
+    monkeypatch.setattr(os, "environ", {**os.environ, **BAD_ENV})
+    with pytest.raises(authmatech.ConfigurationError) as caught:
+        REFUSED[where]()
+    assert not _leaks(caught.value), _leaks(caught.value)[:5]
