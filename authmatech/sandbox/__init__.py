@@ -26,6 +26,7 @@ documented in the private modules: ``_auth`` (401s), ``_router`` (404/405), ``_v
 """
 
 from ._asgi import InjectedReset, SandboxASGIApp
+from ._errors import SandboxConfigurationError
 from ._products import (
     ALL_PRODUCTS,
     CONNECT,
@@ -64,6 +65,7 @@ __all__ = [
     "ResetKind",
     "Sandbox",
     "SandboxASGIApp",
+    "SandboxConfigurationError",
     "SandboxAccount",
     "SandboxReply",
     "SandboxRequest",

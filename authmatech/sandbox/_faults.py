@@ -9,6 +9,7 @@ import math
 import attrs
 
 from ._envelope import failure_body
+from ._errors import SandboxConfigurationError
 from ._values import Fault, SandboxRequest
 
 __all__ = ["FaultQueue", "fault_body", "processes", "validate"]
@@ -77,15 +78,15 @@ def fault_body(status: int) -> bytes:
 
 
 def validate(fault: Fault) -> Fault:
-    """``fault`` if its fields make sense, else ``ValueError``."""
+    """``fault`` if its fields make sense, else ``SandboxConfigurationError``."""
     if fault.times < 1:
-        raise ValueError("times must be at least 1")
+        raise SandboxConfigurationError("times must be at least 1")
     if not math.isfinite(fault.delay) or fault.delay < 0:
-        raise ValueError("delay must be a finite number of seconds >= 0")
+        raise SandboxConfigurationError("delay must be a finite number of seconds >= 0")
     if fault.status is not None and not 200 <= fault.status <= 599:
-        raise ValueError("status must be between 200 and 599")
+        raise SandboxConfigurationError("status must be between 200 and 599")
     if fault.reset not in (None, "before_response", "mid_body"):
-        raise ValueError("reset must be 'before_response', 'mid_body' or None")
+        raise SandboxConfigurationError("reset must be 'before_response', 'mid_body' or None")
     changes = (
         fault.status is not None
         or fault.body is not None
@@ -95,7 +96,11 @@ def validate(fault: Fault) -> Fault:
         or fault.malformed_body
     )
     if fault.processed is False and fault.status is None and fault.reset != "before_response":
-        raise ValueError("processed=False needs a status or reset='before_response' to answer")
+        raise SandboxConfigurationError(
+            "processed=False needs a status or reset='before_response' to answer"
+        )
     if not changes:
-        raise ValueError("a fault must change something: status, body, headers, delay, reset...")
+        raise SandboxConfigurationError(
+            "a fault must change something: status, body, headers, delay, reset..."
+        )
     return fault

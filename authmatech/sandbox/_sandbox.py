@@ -18,6 +18,7 @@ from ._auth import authenticate
 from ._body import E164
 from ._call import Call, wall_time
 from ._envelope import ApiError, failure_body, success_body
+from ._errors import SandboxConfigurationError
 from ._faults import FaultQueue, fault_body, processes, validate
 from ._mint import mint_proof, mint_web_transaction
 from ._products import ALL_PRODUCTS
@@ -56,7 +57,7 @@ def _fingerprint(value: str | None) -> str | None:
 
 def _check_number(mobile_number: str) -> str:
     if E164.fullmatch(mobile_number) is None:
-        raise ValueError("mobile_number must be E.164, e.g. +962791234567")
+        raise SandboxConfigurationError("mobile_number must be E.164, e.g. +962791234567")
     return mobile_number
 
 
@@ -104,15 +105,19 @@ class Sandbox:
         enabled = ALL_PRODUCTS if products is None else frozenset(products)
         unknown = enabled - ALL_PRODUCTS
         if unknown:
-            raise ValueError(f"unknown products {sorted(unknown)}; known: {sorted(ALL_PRODUCTS)}")
+            raise SandboxConfigurationError(
+                f"unknown products {sorted(unknown)}; known: {sorted(ALL_PRODUCTS)}"
+            )
         if balance < 0:
-            raise ValueError("balance must be >= 0")
+            raise SandboxConfigurationError("balance must be >= 0")
         if rate_limit_per_minute < 1:
-            raise ValueError("rate_limit_per_minute must be >= 1")
+            raise SandboxConfigurationError("rate_limit_per_minute must be >= 1")
         if isinstance(rate_window, bool) or not isinstance(rate_window, (int, float)):
             raise TypeError("rate_window must be a number of seconds")
         if not 0 < rate_window <= 86_400:
-            raise ValueError("rate_window must be more than 0 and at most 86400 seconds")
+            raise SandboxConfigurationError(
+                "rate_window must be more than 0 and at most 86400 seconds"
+            )
         with self._lock:
             ids = self._world.ids
             client_id = "cl_sbx_" + ids.hex_id(10)

@@ -43,6 +43,7 @@ import h11
 from anyio.abc import SocketAttribute, TaskStatus
 
 from ._envelope import failure_body
+from ._errors import SandboxConfigurationError
 from ._sandbox import MAX_BODY_BYTES, Sandbox
 from ._values import SandboxReply, SandboxRequest
 
@@ -110,16 +111,18 @@ class ServerLimits:
         for name in ("header_timeout", "body_timeout", "idle_timeout"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0 < value < 86_400):
-                raise ValueError(f"{name} must be a number of seconds above 0 and below 86400")
+                raise SandboxConfigurationError(
+                    f"{name} must be a number of seconds above 0 and below 86400"
+                )
         if not (isinstance(self.max_connections, int) and self.max_connections >= 1):
-            raise ValueError("max_connections must be an int of at least 1")
+            raise SandboxConfigurationError("max_connections must be an int of at least 1")
 
 
 def check_host(
     host: str, allow_non_loopback: bool = False, *, how: str = "pass allow_non_loopback=True"
 ) -> None:
-    """Raise ``ValueError`` unless ``host`` is loopback (or non-loopback is allowed); ``how``
-    tells the caller how to allow it."""
+    """Raise ``SandboxConfigurationError`` unless ``host`` is loopback (or non-loopback is
+    allowed); ``how`` tells the caller how to allow it."""
     if allow_non_loopback or host == "localhost":
         return
     try:
@@ -127,7 +130,7 @@ def check_host(
     except ValueError:
         loopback = False
     if not loopback:
-        raise ValueError(
+        raise SandboxConfigurationError(
             f"refusing to serve the sandbox on {host!r}: use a loopback address such as "
             f"127.0.0.1, or {how} to expose it to the network"
         )

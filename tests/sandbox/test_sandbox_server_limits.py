@@ -11,12 +11,20 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from sandbox_helpers import auth
 
-from authmatech.sandbox import Sandbox, SandboxAccount, ServerLimits, ServerThread
+import authmatech
+from authmatech.sandbox import (
+    Sandbox,
+    SandboxAccount,
+    SandboxConfigurationError,
+    ServerLimits,
+    ServerThread,
+)
 
 PRODUCTS = "/v1/api/me/products"
 QUICK = ServerLimits(header_timeout=0.5, body_timeout=0.5, max_connections=8)
@@ -196,3 +204,22 @@ def test_running_out_of_file_descriptors_does_not_end_the_server(backend: str) -
     finally:
         process.kill()
         process.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "configure",
+    [
+        lambda: ServerLimits(max_connections=0),
+        lambda: ServerThread(Sandbox(), host="0.0.0.0"),
+        lambda: Sandbox().create_account(balance=-1),
+        lambda: Sandbox().device_proof("0791234567"),
+        lambda: Sandbox().inject_fault(times=0, status=500),
+    ],
+    ids=["limits", "host", "account", "number", "fault"],
+)
+def test_a_sandbox_configuration_error_is_a_library_error(configure: Any) -> None:
+    """Every public entry point raises the library's errors; a ``ValueError`` still catches it."""
+    with pytest.raises(SandboxConfigurationError) as caught:
+        configure()
+    assert isinstance(caught.value, authmatech.ConfigurationError)
+    assert isinstance(caught.value, ValueError)
