@@ -12,13 +12,15 @@ import logging
 
 from .core._redact import InFlightFilter, RedactionFilter
 
-__all__ = ["logger"]
+__all__ = ["HTTP_LOGGERS", "LIBRARY_LOGGERS", "logger"]
 
 logger = logging.getLogger("authmatech")
-if not any(isinstance(f, RedactionFilter) for f in logger.filters):
-    logger.addFilter(RedactionFilter())
 if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
     logger.addHandler(logging.NullHandler())
+
+#: Every logger of the library. Each gets its own redaction filter: a filter on
+#: ``authmatech`` would not see the records of ``authmatech.fleet``.
+LIBRARY_LOGGERS = ("authmatech", "authmatech.fleet", "authmatech.sandbox._server")
 
 #: The loggers that can see a request in flight. A filter on a logger applies only to records
 #: created on that very logger (not to its children's), hence every name.
@@ -45,6 +47,10 @@ HTTP_LOGGERS = (
 
 
 def _install() -> None:
+    for name in LIBRARY_LOGGERS:
+        library_logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactionFilter) for f in library_logger.filters):
+            library_logger.addFilter(RedactionFilter())
     for name in HTTP_LOGGERS:
         http_logger = logging.getLogger(name)
         if not any(isinstance(f, InFlightFilter) for f in http_logger.filters):

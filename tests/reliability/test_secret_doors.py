@@ -431,3 +431,31 @@ def test_a_refused_credential_is_in_no_frame_of_the_error(
     with pytest.raises(authmatech.ConfigurationError) as caught:
         REFUSED[where]()
     assert not _leaks(caught.value), _leaks(caught.value)[:5]
+
+
+def test_every_logger_of_the_library_has_its_own_redaction_filter() -> None:
+    """A filter on ``authmatech`` does not see the records of ``authmatech.fleet``: every
+    logger the library's modules create needs its own (and each HTTP library's logger the
+    in-flight filter)."""
+    import importlib
+    import pkgutil
+
+    from authmatech._logging import HTTP_LOGGERS, LIBRARY_LOGGERS
+    from authmatech.core import InFlightFilter, RedactionFilter
+
+    for module in pkgutil.walk_packages(authmatech.__path__, "authmatech."):
+        if module.name != "authmatech.__main__":
+            importlib.import_module(module.name)
+    created = {
+        name
+        for name, value in logging.Logger.manager.loggerDict.items()
+        if name.split(".")[0] == "authmatech" and isinstance(value, logging.Logger)
+    }
+    assert created <= set(LIBRARY_LOGGERS), created - set(LIBRARY_LOGGERS)
+    for name in LIBRARY_LOGGERS:
+        assert any(isinstance(f, RedactionFilter) for f in logging.getLogger(name).filters), name
+    for name in HTTP_LOGGERS:
+        assert any(isinstance(f, InFlightFilter) for f in logging.getLogger(name).filters), name
+    record = logging.LogRecord("authmatech.fleet", logging.INFO, __file__, 1, "%s", (NUMBER,), None)
+    assert all(f.filter(record) for f in logging.getLogger("authmatech.fleet").filters)
+    assert NUMBER not in record.getMessage()
