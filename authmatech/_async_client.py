@@ -26,7 +26,7 @@ from ._budget import AsyncRateBudget, RateBudget
 from ._fork import FORKS
 from ._frameless import frameless_configuration_errors
 from ._lifecycle import running_loop
-from ._pacing import after_wait, checked_wait, retry_after_of
+from ._pacing import CallPacing, checked_wait, left_after, retry_after_of, shortened
 from .core import Authenticate, Call, Clock, HttpResponse, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
@@ -295,14 +295,18 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         keys = self._keys
         rotation = call.operation.replaces_key
         gated = False
+        pacing = None if self._budget is None else CallPacing()
         try:
-            flow = unchecked_flow(call, self._settings, self._clock, keys.current())
+            first = keys.current() if pacing is None else None
+            flow = unchecked_flow(call, self._settings, self._clock, first)
             try:
                 step = next(flow)
                 while True:
                     if isinstance(step, Send):
-                        if self._budget is not None:
-                            step = await self._paced(step)
+                        if pacing is not None:
+                            step = pacing.send(step, self._settings) or shortened(
+                                step, self._settings, await self._slot(step.remaining)
+                            )
                         step = flow.send(await self._attempt(step))
                     elif isinstance(step, Authenticate):
                         if rotation and not gated:
@@ -310,7 +314,17 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                             gated = True
                         elif step.rejected:
                             await keys.gate.wait_async(step.remaining)
-                        step = flow.send(await self._credentials(step.remaining))
+                        if pacing is None:
+                            step = flow.send(await self._credentials(step.remaining))
+                            continue
+                        left = step.remaining
+                        credentials = await self._credentials(left) if step.rejected else None
+                        if pacing.slot_first(step, credentials):
+                            left = await self._slot(left)
+                            pacing.took(left)
+                            credentials = await self._credentials(left)
+                        assert credentials is not None
+                        step = flow.send(pacing.hand(credentials))
                     else:
                         await self._sleep(step.seconds)
                         step = flow.send(None)
@@ -350,20 +364,20 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
             maybe_processed=True,
         )
 
-    async def _paced(self, step: Send) -> Send:
-        """Wait for the rate budget's slot for this attempt, within the call's deadline (the
-        wait is an ordinary cancellable sleep)."""
+    async def _slot(self, max_wait: float) -> float:
+        """Wait for the rate budget's slot for one attempt, within the ``max_wait`` left of
+        the call's deadline (an ordinary cancellable sleep); returns what is left after it."""
         budget = self._budget
         if self._budget_awaited:
-            answer = await budget.acquire(step.remaining)
+            answer = await budget.acquire(max_wait)
         else:
-            answer = budget.acquire(step.remaining)
-        wait = checked_wait(answer, budget, step, self._settings)
+            answer = budget.acquire(max_wait)
+        wait = checked_wait(answer, budget, max_wait, self._settings)
         if not wait > 0.0:
-            return step
+            return max_wait
         started = self._clock.monotonic()
         await self._sleep(wait)
-        return after_wait(step, self._settings, wait, self._clock.monotonic() - started)
+        return left_after(max_wait, wait, self._clock.monotonic() - started)
 
     async def _report(self, outcome: object) -> None:
         """A 429 moves the shared schedule back for every caller of the budget."""

@@ -21,7 +21,7 @@ from ._base_client import (
 from ._budget import SyncRateBudget
 from ._fork import FORKS
 from ._frameless import frameless_configuration_errors
-from ._pacing import after_wait, checked_wait, retry_after_of
+from ._pacing import CallPacing, checked_wait, left_after, retry_after_of, shortened
 from .core import Authenticate, Call, Clock, HttpResponse, RetryPolicy, Send, Timeout
 from .core._flow import unchecked_flow
 from .credentials import Credentials, Secret
@@ -211,14 +211,18 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
         keys = self._keys
         rotation = call.operation.replaces_key
         gated = False
+        pacing = None if self._budget is None else CallPacing()
         try:
-            flow = unchecked_flow(call, self._settings, self._clock, keys.current())
+            first = keys.current() if pacing is None else None
+            flow = unchecked_flow(call, self._settings, self._clock, first)
             try:
                 step = next(flow)
                 while True:
                     if isinstance(step, Send):
-                        if self._budget is not None:
-                            step = self._paced(step)
+                        if pacing is not None:
+                            step = pacing.send(step, self._settings) or shortened(
+                                step, self._settings, self._slot(step.remaining)
+                            )
                         step = flow.send(self._attempt(step))
                     elif isinstance(step, Authenticate):
                         if rotation and not gated:
@@ -226,7 +230,15 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                             gated = True
                         elif step.rejected:
                             keys.gate.wait(step.remaining)
-                        step = flow.send(self._credentials())
+                        if pacing is None:
+                            step = flow.send(self._credentials())
+                            continue
+                        credentials = self._credentials() if step.rejected else None
+                        if pacing.slot_first(step, credentials):
+                            pacing.took(self._slot(step.remaining))
+                            credentials = self._credentials()
+                        assert credentials is not None
+                        step = flow.send(pacing.hand(credentials))
                     else:
                         self._sleep(step.seconds)
                         step = flow.send(None)
@@ -246,16 +258,15 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
             if gated:
                 keys.leave_rotation()
 
-    def _paced(self, step: Send) -> Send:
-        """Wait for the rate budget's slot for this attempt, within the call's deadline."""
-        wait = checked_wait(
-            self._budget.acquire(step.remaining), self._budget, step, self._settings
-        )
+    def _slot(self, max_wait: float) -> float:
+        """Wait for the rate budget's slot for one attempt, within the ``max_wait`` left of
+        the call's deadline; returns what is left after the wait."""
+        wait = checked_wait(self._budget.acquire(max_wait), self._budget, max_wait, self._settings)
         if not wait > 0.0:
-            return step
+            return max_wait
         started = self._clock.monotonic()
         self._sleep(wait)
-        return after_wait(step, self._settings, wait, self._clock.monotonic() - started)
+        return left_after(max_wait, wait, self._clock.monotonic() - started)
 
     def _report(self, outcome: object) -> None:
         """A 429 moves the shared schedule back for every caller of the budget."""

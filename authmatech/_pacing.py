@@ -1,10 +1,15 @@
 """How the clients use a rate budget (:mod:`authmatech._budget`) around each attempt.
 
-Before every ``Send`` the driver reserves a slot with the budget's ``acquire``, giving it what is
-left of the call's deadline; it sleeps the wait it is given with its own sleep, and sends with
-the deadline shortened by that wait (:func:`after_wait`). No slot in time: the call fails before
+Before every attempt the driver reserves a slot with the budget's ``acquire``, giving it what
+is left of the call's deadline; it sleeps the wait it is given with its own sleep, and sends with
+the deadline shortened by that wait (:func:`shortened`). No slot in time: the call fails before
 sending (:func:`no_slot`). Every 429 is reported to the budget (:func:`retry_after_of` gives
 the pause the server asked for).
+
+The slot comes *before* the attempt's credentials are read (:class:`CallPacing`): a wait may
+last seconds when many calls queue on the budget, and a key rotated meanwhile (by this process
+or, through a fleet's key watcher, by another) must be the key the attempt sends, not the one
+that was current when the call joined the queue.
 """
 
 from __future__ import annotations
@@ -12,12 +17,21 @@ from __future__ import annotations
 import inspect
 
 from ._budget import AsyncRateBudget, SyncRateBudget, is_nonblocking
-from .core import Send, Settings
+from .core import Authenticate, Send, Settings
 from .core._http import HttpResponse
 from .core._response import parse_retry_after
+from .credentials import Credentials
 from .errors import ConfigurationError, RateBudgetTimeoutError
 
-__all__ = ["after_wait", "check_budget", "checked_wait", "no_slot", "retry_after_of"]
+__all__ = [
+    "CallPacing",
+    "check_budget",
+    "checked_wait",
+    "left_after",
+    "no_slot",
+    "retry_after_of",
+    "shortened",
+]
 
 
 def check_budget(budget: object, *, asynchronous: bool) -> bool | None:
@@ -56,10 +70,10 @@ def check_budget(budget: object, *, asynchronous: bool) -> bool | None:
     return False
 
 
-def checked_wait(wait: float | None, budget: object, step: Send, settings: Settings) -> float:
+def checked_wait(wait: float | None, budget: object, max_wait: float, settings: Settings) -> float:
     """The budget's answer for this attempt: seconds to wait, or :func:`no_slot` raised."""
     if wait is None:
-        raise no_slot(budget, step.remaining, settings.timeout.total)
+        raise no_slot(budget, max_wait, settings.timeout.total)
     return wait
 
 
@@ -72,11 +86,53 @@ def no_slot(budget: object, max_wait: float, total: float) -> RateBudgetTimeoutE
     )
 
 
-def after_wait(step: Send, settings: Settings, wait: float, elapsed: float) -> Send:
-    """``step`` with the wait (as long as the clock says, and at least ``wait`` seconds)
-    taken from what is left of the call's deadline."""
-    remaining = step.remaining - max(wait, elapsed)
-    return Send(step.request, settings.timeout.capped(remaining), step.attempt, remaining)
+def left_after(max_wait: float, wait: float, elapsed: float) -> float:
+    """What is left of the deadline after the budget's wait (as long as the clock says, and
+    at least ``wait`` seconds), from ``max_wait`` left before it."""
+    return max_wait - max(wait, elapsed)
+
+
+def shortened(step: Send, settings: Settings, left: float) -> Send:
+    """``step`` with at most ``left`` seconds of the call's deadline."""
+    if step.remaining <= left:
+        return step
+    return Send(step.request, settings.timeout.capped(left), step.attempt, left)
+
+
+class CallPacing:
+    """One call's bookkeeping between its slots and its credentials (sans-IO, for both
+    drivers; every attempt of a paced call starts with ``Authenticate``).
+
+    At ``Authenticate`` the driver asks :meth:`slot_first`; if so it takes the slot (waiting),
+    reports what is left of the deadline with :meth:`took`, and only then reads the credentials
+    it hands over (:meth:`hand`). At ``Send``, :meth:`send` gives the step shortened by that
+    wait, or None when no slot was taken for it (the driver then takes one there).
+    """
+
+    __slots__ = ("_handed", "_left")
+
+    def __init__(self) -> None:
+        self._handed: Credentials | None = None
+        self._left: float | None = None
+
+    def slot_first(self, step: Authenticate, reread: Credentials | None) -> bool:
+        """Whether this ``Authenticate`` precedes an attempt: always, except after a 401
+        when the re-read key (``reread``) is the one just refused (the flow sends nothing)."""
+        if not step.rejected:
+            return True
+        handed = self._handed
+        return handed is None or reread is None or reread.api_key != handed.api_key
+
+    def took(self, left: float) -> None:
+        self._left = left
+
+    def hand(self, credentials: Credentials) -> Credentials:
+        self._handed = credentials
+        return credentials
+
+    def send(self, step: Send, settings: Settings) -> Send | None:
+        left, self._left = self._left, None
+        return None if left is None else shortened(step, settings, left)
 
 
 def retry_after_of(response: HttpResponse, now: float) -> float | None:

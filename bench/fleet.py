@@ -117,7 +117,7 @@ class CountingTransport:
 
 
 def _header(request: Any, name: str) -> str:
-    for key, value in request.headers.items():
+    for key, value in request.reveal_headers().items():
         if key.lower() == name:
             return authmatech_fingerprint(str(value))
     return ""

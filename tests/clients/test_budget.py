@@ -12,7 +12,7 @@ import pytest
 import authmatech
 from authmatech.core import Clock
 
-from .conftest import NUMBER, Script, failure, make_async, make_sync, ok
+from .conftest import API_KEY, NUMBER, Script, failure, make_async, make_sync, ok
 
 RATE_LIMITED = failure(429, "Rate limit exceeded.", "TOO_MANY_REQUESTS")
 
@@ -225,3 +225,107 @@ def test_a_real_budget_paces_a_sync_client_in_steady_slots() -> None:
     assert script.count == 50
     assert len(time.sleeps) == 50 - budget.burst
     assert math.isclose(sum(time.sleeps), (50 - budget.burst) * budget.interval)
+
+
+class RotatingDuringWaits(FakeTime):
+    """A clock whose every sleep of the budget's wait moves the application's key on: a key
+    rotated (here or by another worker of a fleet) while a call queued on the budget."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys = iter(f"ak_live_rotated_{n:04d}" for n in range(1, 100))
+        self.key = "ak_live_before_the_wait"
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self.key = next(self.keys)
+
+    def provider(self) -> str:
+        return self.key
+
+
+def test_an_attempt_reads_the_key_after_its_budget_wait() -> None:
+    time = RotatingDuringWaits()
+    script = Script(ok({"validNumber": True}))
+    client = sync_client(script, time, Recording(2.0), api_key=time.provider)
+    client.verify(NUMBER, "BLOB")
+    assert time.sleeps == [2.0]
+    assert script.requests[0].headers["x-api-key"] == "ak_live_rotated_0001"
+
+
+def test_a_static_key_swapped_during_the_wait_is_the_one_sent() -> None:
+    time = FakeTime()
+    script = Script(ok({"validNumber": True}))
+    client: authmatech.Client
+
+    def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+        client._keys.swap_api_key(authmatech.Secret("ak_live_swapped_during_the_wait"))
+
+    client = make_sync(script, clock=time.clock(), sleep=sleep, rate_budget=Recording(1.0))
+    client.verify(NUMBER, "BLOB")
+    assert script.requests[0].headers["x-api-key"] == "ak_live_swapped_during_the_wait"
+
+
+@pytest.mark.anyio
+async def test_async_an_attempt_reads_the_key_after_its_budget_wait() -> None:
+    time = RotatingDuringWaits()
+
+    async def provider() -> str:
+        await anyio.lowlevel.checkpoint()
+        return time.key
+
+    script = Script(RATE_LIMITED, ok({"validNumber": True}))
+    budget = AsyncRecording(1.5, 0.5)
+    client = async_client(script, time, budget, api_key=provider)
+    assert (await client.verify(NUMBER, "BLOB")).valid_number
+    assert time.sleeps == [1.5, 1.0, 0.5]  # wait, the 429's penalty backoff, wait
+    assert [r.headers["x-api-key"] for r in script.requests] == [
+        "ak_live_rotated_0001",
+        "ak_live_rotated_0003",
+    ]
+
+
+def test_a_401_resend_with_a_newer_key_waits_for_its_slot_first() -> None:
+    time = RotatingDuringWaits()
+    unauthorized = failure(401, "Invalid API key.", "UNAUTHORIZED")
+
+    def rotated_meanwhile(request: httpx.Request) -> httpx.Response:
+        time.key = "ak_live_rotated_by_another_worker"
+        return unauthorized
+
+    script = Script(rotated_meanwhile, ok({"validNumber": True}))
+    budget = Recording(1.0, 1.0)
+    client = sync_client(script, time, budget, api_key=time.provider)
+    assert client.verify(NUMBER, "BLOB").valid_number
+    assert len(budget.asked) == 2
+    assert [r.headers["x-api-key"] for r in script.requests] == [
+        "ak_live_rotated_0001",
+        "ak_live_rotated_0002",
+    ]
+
+
+def test_a_401_with_the_key_unchanged_takes_no_second_slot() -> None:
+    time = FakeTime()
+    unauthorized = failure(401, "Invalid API key.", "UNAUTHORIZED")
+    script = Script(unauthorized)
+    budget = Recording(0.0, 0.0)
+    client = sync_client(script, time, budget, api_key=lambda: API_KEY)
+    with pytest.raises(authmatech.AuthenticationError):
+        client.verify(NUMBER, "BLOB")
+    assert script.count == 1
+    assert len(budget.asked) == 1
+
+
+def test_a_wait_taken_before_the_credentials_still_shortens_the_deadline() -> None:
+    time = FakeTime()
+    script = Script(ok({"validNumber": True}))
+    client = sync_client(
+        script,
+        time,
+        Recording(7.5),
+        api_key=lambda: API_KEY,
+        timeout=authmatech.Timeout(total=10.0),
+    )
+    client.verify(NUMBER, "BLOB")
+    assert all(value <= 2.5 for value in timeout_of(script.requests[0]).values())
