@@ -349,11 +349,29 @@ def summarize(
     if rotated:
         answered = rotated[0]["answered_at"]
         switched = [r["switched_at"] for r in results]
+        old_key = events[0][2] if events else ""
         row["rotation"] = {
             "converge_s": round(max(s for s in switched if s) - answered, 3)
             if all(switched)
             else None,
             "workers_switched": sum(1 for s in switched if s),
+            # Each worker's watcher switch, and the last answer to an attempt with the old key,
+            # in seconds after the rotation's answer.
+            "switch_s": sorted(round(s - answered, 3) for s in switched if s),
+            "first_new_key_s": sorted(
+                round(
+                    min(
+                        (t for t, _, key in r["events"] if t > answered and key != old_key),
+                        default=answered,
+                    )
+                    - answered,
+                    3,
+                )
+                for r in results
+            ),
+            "last_old_key_s": round(
+                max((t for t, _, key in events if key == old_key), default=answered) - answered, 3
+            ),
             "status_401": row["status_401"],
             "key_stats": [r["key_stats"] for r in results],
         }
@@ -380,7 +398,8 @@ def format_table(rows: Sequence[dict[str, Any]], limit: int, window: float) -> s
             lines.append(
                 f"{'':<10} rotation: every worker on the new key {rotation['converge_s']} s "
                 f"after the answer ({rotation['workers_switched']} workers), "
-                f"{rotation['status_401']} 401s in all"
+                f"{rotation['status_401']} 401s in all; the last answer to the old key "
+                f"{rotation['last_old_key_s']} s after"
             )
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 
 from ..errors import ConfigurationError
-from ._core import RedisBudgetBase, require
+from ._core import Decision, Pause, RedisBudgetBase, require
 from ._script import SCRIPT, SCRIPT_SHA
 
 __all__ = ["AsyncRedisRateBudget"]
@@ -54,41 +54,28 @@ class AsyncRedisRateBudget(RedisBudgetBase):
 
     async def acquire(self, max_wait: float) -> float | None:
         """Reserve one slot for one attempt: seconds to wait, or None (nothing reserved)."""
-        core = self._core
-        start = core.clock()
-        while True:
-            left = max_wait - (core.clock() - start)
-            if core.breaker.allow():
-                try:
-                    micros = await self._run(core.acquire_args(max(left, 0.0)))
-                except self._errors() as error:
-                    core.redis_failed(error)
-                else:
-                    core.redis_ok()
-                    return core.granted(micros)
-            if core.policy == "local":
-                return core.local_acquire(max(left, 0.0))
-            if core.policy == "fail":
-                core.deny()
-                return None
-            pause = core.breaker.seconds_to_probe() or core.breaker.probe_every
-            if pause > left:
-                core.deny()
-                return None
-            await self._sleep(pause)
+        return await self._drive(self._core.acquiring(max_wait))
 
     async def penalize(self, retry_after: float | None) -> None:
         """A 429: push the fleet's schedule back (and the local share's)."""
-        core = self._core
-        core.penalized(retry_after)
-        if not core.breaker.allow():
-            return
+        await self._drive(self._core.penalizing(retry_after))
+
+    async def _drive(self, decision: Decision) -> float | None:
+        answer: object = None
         try:
-            await self._run(core.penalize_args(retry_after))
-        except self._errors() as error:
-            core.redis_failed(error)
-        else:
-            core.redis_ok()
+            while True:
+                step = decision.send(answer)
+                if isinstance(step, Pause):
+                    await self._sleep(step.seconds)
+                    answer = None
+                    continue
+                try:
+                    answer = await self._run(step.args)
+                except self._errors() as error:
+                    answer = error
+        except StopIteration as stop:
+            result: float | None = stop.value
+            return result
 
     def _errors(self) -> tuple[type[BaseException], ...]:
         return (_coredis().exceptions.RedisError, OSError, TimeoutError)

@@ -1,5 +1,18 @@
 """What the sync and async Redis budgets share: the options, the numbers, the breaker, the
-local share, the counters and the log lines. The two flavours add only the Redis call.
+local share, the counters, the log lines and every decision. The two flavours add only the
+Redis call and the sleep.
+
+The decisions are sans-IO, like the clients' call flow: :meth:`FleetBudgetCore.acquiring` and
+:meth:`FleetBudgetCore.penalizing` are generators that yield :class:`RunScript` (run the GCRA
+script with these arguments; send back its integer answer, or the exception the Redis call
+raised) and :class:`Pause` (sleep, then send back None), and return the protocol's answer.
+
+Handing over between Redis and the local share, in either direction, keeps the slots already
+promised: a slot granted by Redis may be seconds ahead (calls queue on the fleet's schedule),
+and those calls still go out after Redis fails. So the local share starts no earlier than the
+last slot Redis granted here, and when Redis answers again the first call (the probe) holds
+the shared schedule back until the last slot the local share granted here. Without this the
+server's window sees both at once: the queue that was promised, and a fresh schedule.
 """
 
 from __future__ import annotations
@@ -9,18 +22,27 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
-from typing import Any, Literal, cast
+from collections.abc import Callable, Generator
+from typing import Any, Literal, Union, cast
 
 import attrs
 
+from .._budget import RateBudget
+from .._fork import ProcessLock
 from ..errors import ConfigurationError
 from ._breaker import CircuitBreaker
 from ._keys import FleetKeys
-from ._local import LocalShare
 from ._script import ACQUIRE, PENALIZE, script_args
 
-__all__ = ["BudgetStats", "FleetBudgetCore", "OnRedisDown", "RedisBudgetBase", "require"]
+__all__ = [
+    "BudgetStats",
+    "FleetBudgetCore",
+    "OnRedisDown",
+    "Pause",
+    "RedisBudgetBase",
+    "RunScript",
+    "require",
+]
 
 logger = logging.getLogger("authmatech.fleet")
 
@@ -75,6 +97,24 @@ class _Counters:
             for name, value in values.items()
         }
         return BudgetStats(**fields)
+
+
+@attrs.frozen(slots=True)
+class RunScript:
+    """Run the GCRA script with ``args``; send back its answer (an int) or the exception."""
+
+    args: list[str]
+
+
+@attrs.frozen(slots=True)
+class Pause:
+    """Sleep ``seconds`` (policy ``wait``, until the next probe); send back None."""
+
+    seconds: float
+
+
+Step = Union[RunScript, Pause]  # noqa: UP007 (a runtime alias on Python 3.10)
+Decision = Generator[Step, Any, "float | None"]
 
 
 def require(module: str, needed_by: str) -> Any:
@@ -142,9 +182,11 @@ class FleetBudgetCore:
         if not isinstance(key_prefix, str) or not key_prefix or "{" in key_prefix:
             raise ConfigurationError("key_prefix must be a non-empty str without '{' or '}'")
         clock = clock or time.monotonic
-        self.shared = LocalShare(limit, per, margin=margin, burst=burst, penalty=penalty)
+        #: The fleet's numbers (the in-process budget's, so both derive them alike).
+        self.shared = RateBudget(limit, per, margin=margin, burst=burst, penalty=penalty)
         local_limit = max(1, math.floor(limit * local_share))
-        self.local = LocalShare(
+        #: The local share: an in-process budget on a fraction of the limit.
+        self.local = RateBudget(
             local_limit,
             per,
             margin=margin if local_limit > 1 else 0.0,
@@ -152,7 +194,7 @@ class FleetBudgetCore:
             clock=clock,
         )
         self.interval = self.shared.interval
-        self.tolerance = self.shared.tolerance
+        self.tolerance = (self.shared.burst - 1) * self.interval
         self.penalty = penalty
         self.policy = cast(OnRedisDown, on_redis_down)
         self.keys = FleetKeys.of(client_id, key_prefix)
@@ -160,6 +202,53 @@ class FleetBudgetCore:
         self.clock = clock
         self.counters = _Counters()
         self._local_since_open = 0
+        self._lock = ProcessLock()
+        #: The latest moment (``clock``) of a slot Redis granted here / the local share granted.
+        self._redis_horizon = -math.inf
+        self._local_horizon = -math.inf
+
+    def acquiring(self, max_wait: float) -> Decision:
+        """One ``acquire``: Redis decides while the breaker lets it; otherwise the policy."""
+        start = self.clock()
+        while True:
+            left = max(max_wait - (self.clock() - start), 0.0)
+            if self.breaker.allow():
+                answer: object = None
+                hold = self._local_horizon - self.clock() if self.breaker.is_open else 0.0
+                if hold > 0.0:  # the probe: first hold the fleet behind the local share's slots
+                    answer = yield RunScript(
+                        script_args(PENALIZE, self.interval, self.tolerance, hold)
+                    )
+                if not isinstance(answer, BaseException):
+                    answer = yield RunScript(self.acquire_args(left))
+                if isinstance(answer, BaseException):
+                    self.redis_failed(answer)
+                else:
+                    self.redis_ok()
+                    return self.granted(int(cast(int, answer)))
+            if self.policy == "local":
+                return self.local_acquire(left)
+            if self.policy == "fail":
+                self.deny()
+                return None
+            pause = self.breaker.seconds_to_probe() or self.breaker.probe_every
+            if pause > left:
+                self.deny()
+                return None
+            yield Pause(pause)
+
+    def penalizing(self, retry_after: float | None) -> Decision:
+        """One ``penalize``: the local share always; Redis while the circuit is closed (an open
+        circuit is probed by ``acquire`` alone, which hands the schedule back)."""
+        self.penalized(retry_after)
+        if self.breaker.is_open:
+            return None
+        answer = yield RunScript(self.penalize_args(retry_after))
+        if isinstance(answer, BaseException):
+            self.redis_failed(answer)
+        else:
+            self.redis_ok()
+        return None
 
     def acquire_args(self, max_wait: float) -> list[str]:
         return script_args(ACQUIRE, self.interval, self.tolerance, max_wait)
@@ -182,6 +271,10 @@ class FleetBudgetCore:
             return None
         wait = micros / 1_000_000
         self._count_grant(wait)
+        slot = self.clock() + wait
+        with self._lock.get():
+            if slot > self._redis_horizon:
+                self._redis_horizon = slot
         return wait
 
     def _count_grant(self, wait: float) -> None:
@@ -191,11 +284,19 @@ class FleetBudgetCore:
             self.counters.add("waited_seconds", wait)
 
     def local_acquire(self, max_wait: float) -> float | None:
-        """A slot from the local share (Redis unavailable, policy ``local``)."""
+        """A slot from the local share (Redis unavailable, policy ``local``), none before the
+        last slot Redis granted here."""
+        now = self.clock()
+        behind = self._redis_horizon - now
+        if behind > 0.0:
+            self.local.penalize(behind)
         wait = self.local.acquire(max_wait)
         if wait is None:
             self.counters.add("denied")
             return None
+        with self._lock.get():
+            if now + wait > self._local_horizon:
+                self._local_horizon = now + wait
         self.counters.add("local")
         self._local_since_open += 1
         self._count_grant(wait)
@@ -259,7 +360,6 @@ class FleetBudgetCore:
         """In a forked child: fresh locks (a parent's thread may have held one at the fork)."""
         self.counters.renew_lock()
         self.breaker = CircuitBreaker(self.breaker.threshold, self.breaker.probe_every, self.clock)
-        self.local.renew_lock()
 
 
 class RedisBudgetBase:

@@ -84,6 +84,26 @@ async def test_script_flush_and_a_restart_are_survived(
         assert budget.stats().script_loads == 3
 
 
+async def test_the_handover_keeps_the_slots_already_promised(
+    own_redis: RedisServer, client_id: str, clock: FakeClock
+) -> None:
+    async with coredis.Redis.from_url(own_redis.url) as client:
+        budget = AsyncRedisRateBudget(
+            client, client_id=client_id, limit=100, per=10.0, burst=1, local_share=0.5,
+            clock=clock, failures_to_open=1, redis_timeout=0.2, probe_every=0.5,
+        )  # fmt: skip
+        promised = [await budget.acquire(60.0) for _ in range(5)]
+        redis_horizon = max(a for a in promised if a is not None)
+        own_redis.kill()
+        local = [await budget.acquire(60.0) for _ in range(4)]
+        assert local[0] == pytest.approx(redis_horizon, abs=1e-6)
+        own_redis.start()
+        clock.advance(0.5)
+        back = await budget.acquire(60.0)
+        assert not budget._core.breaker.is_open
+        assert back == pytest.approx(max(a for a in local if a is not None) - 0.5, abs=0.05)
+
+
 async def test_a_slow_redis_call_is_cut_off_by_the_timeout(
     redis_server: RedisServer, client_id: str, clock: FakeClock
 ) -> None:

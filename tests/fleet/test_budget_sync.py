@@ -201,6 +201,34 @@ def test_the_local_share_paces_while_redis_is_down(
     assert budget.acquire(100.0) is not None
 
 
+def test_the_handover_keeps_the_slots_already_promised_both_ways(
+    make_budget: MakeBudget, own_redis: RedisServer, client_id: str, clock: FakeClock
+) -> None:
+    """Slots granted ahead of time still go out after a handover: the local share starts after
+    the last one Redis granted here, and Redis, when it answers again, after the last one the
+    local share granted (else the server's window sees both schedules at once: 429s)."""
+    budget = make_budget(
+        own_redis, client_id, limit=100, per=10.0, burst=1, local_share=0.5, clock=clock,
+        failures_to_open=1, redis_timeout=0.2, probe_every=0.5,
+    )  # fmt: skip
+    promised = [budget.acquire(60.0) for _ in range(5)]  # one every 103 ms, on Redis's clock
+    assert promised[0] == 0.0
+    redis_horizon = max(a for a in promised if a is not None)
+    assert redis_horizon > 0.3
+    own_redis.kill()
+    local = [budget.acquire(60.0) for _ in range(4)]
+    assert budget._core.breaker.is_open
+    assert local[0] == pytest.approx(redis_horizon, abs=1e-6)  # not 0.0: after Redis's slots
+    assert budget.stats().local == 4
+    own_redis.start()
+    clock.advance(0.5)  # the probe is due; local slots are still ahead
+    local_horizon = max(a for a in local if a is not None) - 0.5
+    assert local_horizon > 0.3
+    back = budget.acquire(60.0)
+    assert not budget._core.breaker.is_open
+    assert back == pytest.approx(local_horizon, abs=0.05)  # Redis's clock ran on meanwhile
+
+
 @pytest.mark.parametrize("policy", ["fail", "wait"])
 def test_policies_fail_and_wait(
     make_budget: MakeBudget,
