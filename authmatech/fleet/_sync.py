@@ -10,10 +10,10 @@ from ..errors import ConfigurationError
 from ._core import Decision, Pause, RedisBudgetBase, require
 from ._script import SCRIPT, SCRIPT_SHA
 
-__all__ = ["RedisRateBudget"]
+__all__ = ["RedisRateBudget", "connect", "redis_module"]
 
 
-def _redis_module() -> Any:
+def redis_module() -> Any:
     return require("redis", "RedisRateBudget")
 
 
@@ -43,7 +43,7 @@ class RedisRateBudget(RedisBudgetBase):
     __slots__ = ()
 
     def _accept(self, redis: Any) -> Any:
-        return _connect(redis, self._core.redis_timeout)
+        return connect(redis, self._core.redis_timeout)
 
     def _default_sleep(self) -> Callable[[float], Any]:
         return time.sleep
@@ -86,10 +86,10 @@ class RedisRateBudget(RedisBudgetBase):
             return result
 
     def _errors(self) -> tuple[type[BaseException], ...]:
-        return (_redis_module().RedisError, OSError)
+        return (redis_module().RedisError, OSError)
 
     def _run(self, args: list[str]) -> int:
-        redis = _redis_module()
+        redis = redis_module()
         key = self._core.keys.budget
         try:
             result = self._redis.evalsha(SCRIPT_SHA, 1, key, *args)
@@ -100,8 +100,15 @@ class RedisRateBudget(RedisBudgetBase):
         return int(result)
 
 
-def _connect(redis: Any, timeout: float) -> Any:
-    module = _redis_module()
+def connect(
+    redis: Any,
+    timeout: float,
+    needed_by: str = "RedisRateBudget",
+    async_flavour: str = "AsyncRedisRateBudget",
+) -> Any:
+    """A redis-py client from a URL (socket timeouts of ``timeout``, no retries of its own), or
+    the application's, checked: sync, and with a ``socket_timeout``."""
+    module = redis_module()
     if isinstance(redis, str):
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -114,16 +121,16 @@ def _connect(redis: Any, timeout: float) -> Any:
                 retry=Retry(NoBackoff(), 0),
             )
         except ValueError as error:
-            raise ConfigurationError(f"RedisRateBudget: bad Redis URL ({error})") from None
+            raise ConfigurationError(f"{needed_by}: bad Redis URL ({error})") from None
     if not callable(getattr(redis, "evalsha", None)):
         raise ConfigurationError(
-            "RedisRateBudget takes a Redis URL or a redis.Redis / redis.RedisCluster client, "
+            f"{needed_by} takes a Redis URL or a redis.Redis / redis.RedisCluster client, "
             f"not {type(redis).__name__} (an asyncio or coredis client goes to "
-            "AsyncRedisRateBudget)"
+            f"{async_flavour})"
         )
     if _is_async(redis):
         raise ConfigurationError(
-            "this Redis client is asynchronous: use AsyncRedisRateBudget with AsyncClient"
+            f"this Redis client is asynchronous: use {async_flavour} with AsyncClient"
         )
     pool = getattr(redis, "connection_pool", None)
     kwargs = getattr(pool, "connection_kwargs", None)

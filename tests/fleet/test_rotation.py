@@ -10,6 +10,7 @@ from typing import Any
 import anyio
 import coredis
 import pytest
+from key_store import Store
 from redis_server import RedisServer
 from sandbox_helpers import FakeClock
 
@@ -23,22 +24,6 @@ pytestmark = [
 ]
 
 NUMBER = "+962791234567"
-
-
-class Store:
-    """The application's secret store: a value, and reads that may lag behind a write."""
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-        self.stale: list[str] = []
-        self.reads = 0
-
-    def read(self) -> str:
-        self.reads += 1
-        return self.stale.pop(0) if self.stale else self.value
-
-    def write(self, key: authmatech.Secret) -> None:
-        self.value = key.reveal()
 
 
 class Fleet:
