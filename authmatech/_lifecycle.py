@@ -151,19 +151,20 @@ class Pool(Generic[TransportT]):
                     "worker_process_init, or the multiprocessing target), or leave http_client "
                     "out and the client opens a pool of its own in each process"
                 )
+            if self._factory is None:
+                # first, so that a transport that cannot reset (it wraps a caller's client)
+                # refuses before anything else is reset, on every call in the child alike
+                after_fork = getattr(self.transport, "after_fork", None)
+                if callable(after_fork):
+                    after_fork()
             reset()
             # The parent's pool and guard: a collected guard would close the parent's
             # connections from here.
             self._inherited.append((self.transport, self._guard))
             self._guard = None
             self.loop = None
-            if self._factory is not None:
-                if not self.closed:
-                    self.transport = self._factory()
-            else:
-                after_fork = getattr(self.transport, "after_fork", None)
-                if callable(after_fork):
-                    after_fork()
+            if self._factory is not None and not self.closed:
+                self.transport = self._factory()
             self.forks = count
 
     async def bind(self, loop: object) -> None:

@@ -13,6 +13,7 @@ from types import TracebackType
 
 import aiohttp
 
+from .._fork import FORKS
 from ..core._http import HttpRequest, HttpResponse, Timeout, received
 from ..errors import AuthmatechError, ConfigurationError
 from ._common import (
@@ -102,8 +103,11 @@ class AiohttpTransport:
 
     Without ``session`` it creates one inside the running loop on first use (``limit`` pooled
     connections) and closes it in :meth:`aclose`, or when that loop ends (``asyncio.run()``
-    shuts it down): a later loop gets a session of its own. A caller's
-    session is used as it is (set ``trust_env`` or proxies there) and is never closed here.
+    shuts it down): a later loop, or a forked child, gets a session of its own. A caller's
+    session is used as it is (set ``trust_env`` or proxies there) and is never closed here;
+    it cannot be replaced, so on another loop than its own, or in a forked child, ``send``
+    raises :class:`~authmatech.ConfigurationError`. So does a second loop running at once (in
+    another thread): a session serves one loop.
     aiohttp has no write timeout, so ``Timeout.write`` is not applied. ``Timeout.total`` bounds
     each ``send`` (the client's deadline: see ``enforces_deadline`` in
     :mod:`authmatech.transports`).
@@ -111,6 +115,7 @@ class AiohttpTransport:
 
     __slots__ = (
         "_closed",
+        "_forks",
         "_given",
         "_guard",
         "_limit",
@@ -144,12 +149,27 @@ class AiohttpTransport:
         self._guard: object | None = None
         self._parked: list[object] = []
         self._closed = False
+        self._forks = FORKS.value
         self._timeouts = TimeoutCache(_client_timeout)
 
     def after_fork(self) -> None:
         """In a forked child: forget the parent's session, untouched (closing it here could
-        disturb the parent's connections); the next send opens one in this process."""
+        disturb the parent's connections); the next send opens one in this process. A
+        caller's session cannot be replaced: it raises :class:`~authmatech.ConfigurationError`
+        (on every send in the child), never shares the parent's sockets."""
+        if self._forks == FORKS.value:
+            return
+        if self._given is not None:
+            raise ConfigurationError(
+                "this AiohttpTransport was given an aiohttp session before the process forked: "
+                "its pooled connections belong to the parent process, and sharing them would mix "
+                "up the two processes' answers. Create the session, the transport and the client "
+                "after the fork (in the worker: gunicorn post_fork, Celery worker_process_init, "
+                "or the multiprocessing target), or leave session out and the transport opens "
+                "one of its own in each process"
+            )
         self._park()
+        self._forks = FORKS.value
 
     def _park(self) -> None:
         # Kept referenced, never closed from here: its loop has ended or belongs to the
@@ -175,9 +195,24 @@ class AiohttpTransport:
                 "AiohttpTransport runs on asyncio only and no asyncio loop is running (trio?); "
                 "use the default AsyncHttpxTransport (the AsyncClient's default) instead"
             ) from None
+        old = self._loop
+        if old is not None and old is not loop and old.is_running():
+            raise ConfigurationError(
+                "this AiohttpTransport is in use on another event loop that is still running (in "
+                "another thread); its session can serve one loop at a time. Create one transport "
+                "and AsyncClient per thread that runs an event loop"
+            )
+        session = self._given
+        if session is not None and getattr(session, "_loop", loop) is not loop:
+            raise ConfigurationError(
+                "this AiohttpTransport was given an aiohttp session of another event loop (one "
+                "that has ended, e.g. an earlier asyncio.run(), or one running in another "
+                "thread); its connections cannot serve this loop. Create the ClientSession "
+                "inside the loop that uses it, or leave session out: the transport then opens "
+                "a session per loop"
+            )
         if self._session is not None:  # its loop has ended without closing it
             self._park()
-        session = self._given
         self._loop = loop
         if session is None:
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self._limit))
@@ -192,6 +227,8 @@ class AiohttpTransport:
 
     async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
+        if self._forks != FORKS.value:
+            self.after_fork()
         session = self._session
         if session is None or self._loop is not asyncio._get_running_loop():
             session = await self._open()

@@ -12,10 +12,12 @@ import contextlib
 import math
 import ssl
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._fork import FORKS
+from .._lifecycle import Pool, running_loop
 from ..core._http import HttpRequest, HttpResponse, Timeout, received
 from ..errors import APITimeoutError, AuthmatechError, ConfigurationError, ResponseValidationError
 from ._common import (
@@ -206,18 +208,21 @@ def _resolve(
     kind: str,
     limits: object,
     verify: ssl.SSLContext | bool,
-) -> tuple[Family, Any, bool]:
-    """The family, the client to use, and whether the transport owns it: the caller's client
-    as it is (checked), or a new one of ``family`` (httpx unless told otherwise)."""
+) -> tuple[Family, Any, Callable[[], Any] | None]:
+    """The family, the client to use, and how to make another one (``None`` for a caller's
+    client, which cannot be replaced): the caller's client as it is (checked), or a new one of
+    ``family`` (httpx unless told otherwise)."""
     if http_client is None:
         chosen = family_named("httpx" if family is None else family)
-        client = getattr(chosen.module, kind)(
-            follow_redirects=False,
-            limits=_owned_limits(chosen, limits),
-            verify=verify,
-            trust_env=True,
-        )
-        return chosen, client, True
+        client_class = getattr(chosen.module, kind)
+        owned_limits = _owned_limits(chosen, limits)
+
+        def make() -> Any:
+            return client_class(
+                follow_redirects=False, limits=owned_limits, verify=verify, trust_env=True
+            )
+
+        return chosen, make(), make
     found = family_of(http_client)
     if found is None or not isinstance(http_client, getattr(found.module, kind)):
         raise ConfigurationError(
@@ -236,7 +241,16 @@ def _resolve(
             "limits and verify configure the client this transport creates; "
             "set them on the http_client you pass instead"
         )
-    return found, http_client, False
+    return found, http_client, None
+
+
+def _nothing() -> None:
+    return None
+
+
+def _bounded(client: Any, family: Family) -> tuple[Any, tuple[Deadline, ...]]:
+    """A sync client with the deadlines installed on its pools (see :mod:`._deadline`)."""
+    return client, install(client, family.core)
 
 
 class HttpxTransport:
@@ -244,19 +258,13 @@ class HttpxTransport:
     redirects, and ends each send within ``timeout.total`` (the call's deadline).
 
     Without ``http_client`` it creates and owns one of ``family`` (``"httpx"``, the default, or
-    ``"httpx2"``; ``trust_env=True``, pooled) and closes it in :meth:`close`. A caller's client
-    is used as it is (proxies, mTLS, CA, hooks, mounts) and is never closed here; its family is
-    the client's own.
+    ``"httpx2"``; ``trust_env=True``, pooled) and closes it in :meth:`close`; in a forked child
+    it opens a client of the child's own (see :meth:`after_fork`). A caller's client is used as
+    it is (proxies, mTLS, CA, hooks, mounts) and is never closed here; its family is the
+    client's own.
     """
 
-    __slots__ = (
-        "_client",
-        "_deadlines",
-        "_family",
-        "_max_response_bytes",
-        "_owns_client",
-        "_timeouts",
-    )
+    __slots__ = ("_family", "_max_response_bytes", "_owns_client", "_pool", "_timeouts")
 
     #: ``send`` ends within ``timeout.total``: every socket operation waits at most until then.
     enforces_deadline = True
@@ -271,11 +279,16 @@ class HttpxTransport:
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._max_response_bytes = check_max_response_bytes(max_response_bytes)
-        self._family, self._client, self._owns_client = _resolve(
-            http_client, family, "Client", limits, verify
+        chosen, client, make = _resolve(http_client, family, "Client", limits, verify)
+        self._family = chosen
+        self._owns_client = make is not None
+        self._timeouts = _timeout_builder(chosen)
+        #: The client in use with its deadlines, for this process.
+        self._pool: Pool[tuple[Any, tuple[Deadline, ...]]] = Pool(
+            _bounded(client, chosen),
+            factory=None if make is None else (lambda: _bounded(make(), chosen)),
+            caller_client=make is None,
         )
-        self._timeouts = _timeout_builder(self._family)
-        self._deadlines: tuple[Deadline, ...] = install(self._client, self._family.core)
 
     @property
     def family(self) -> FamilyName:
@@ -283,20 +296,36 @@ class HttpxTransport:
         name: FamilyName = self._family.name  # type: ignore[assignment]
         return name
 
+    @property
+    def _client(self) -> Any:
+        return self._pool.transport[0]
+
+    def after_fork(self) -> None:
+        """In a forked child: a client of this process's own, on the first send at the latest
+        (the parent's is kept untouched: closing it here could disturb the parent's
+        connections). A caller's ``http_client`` cannot be replaced: every send in the child
+        then raises :class:`~authmatech.ConfigurationError`, never shares the parent's sockets.
+        """
+        self._pool.after_fork(_nothing)
+
     def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
+        pool = self._pool
+        if pool.forks != FORKS.value:
+            pool.after_fork(_nothing)
+        client, deadlines = pool.transport
         deadline = time.monotonic() + timeout.total
-        deadlines = self._deadlines
         for each in deadlines:
             each.at = deadline
         try:
-            return self._send(request, timeout, deadline)
+            return self._send(client, request, timeout, deadline)
         finally:
             for each in deadlines:
                 each.at = math.inf
 
-    def _send(self, request: HttpRequest, timeout: Timeout, deadline: float) -> HttpResponse:
-        client = self._client
+    def _send(
+        self, client: Any, request: HttpRequest, timeout: Timeout, deadline: float
+    ) -> HttpResponse:
         family = self._family
         try:
             response: Any = client.send(
@@ -342,7 +371,9 @@ class HttpxTransport:
     def close(self) -> None:
         """Close the client if this transport created it; a caller's client stays open."""
         if self._owns_client:
-            self._client.close()
+            held = self._pool.close_transport()
+            if held is not None:
+                held[0].close()
 
     def __enter__(self) -> HttpxTransport:
         return self
@@ -363,14 +394,22 @@ class AsyncHttpxTransport:
     Family and ownership are as for :class:`HttpxTransport`: a created client is closed by
     :meth:`aclose`, a caller's never is. Cancellation propagates untouched and the response is
     always closed, so no pooled connection is left behind.
+
+    A created client belongs to one process and one event loop, as the client's own pool does
+    (see :mod:`authmatech._lifecycle`): in a forked child, or on a later loop (a second
+    ``asyncio.run()``, asyncio then trio), the transport opens a client of its own and the
+    ended loop's client is closed as that loop shuts down. A caller's client cannot be
+    replaced: used in a child or on a later loop it raises
+    :class:`~authmatech.ConfigurationError`. Two loops running at once (in two threads) get a
+    ``ConfigurationError`` either way.
     """
 
     __slots__ = (
         "_body_class",
-        "_client",
         "_family",
         "_max_response_bytes",
         "_owns_client",
+        "_pool",
         "_timeouts",
     )
 
@@ -384,11 +423,13 @@ class AsyncHttpxTransport:
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._max_response_bytes = check_max_response_bytes(max_response_bytes)
-        self._family, self._client, self._owns_client = _resolve(
-            http_client, family, "AsyncClient", limits, verify
-        )
-        self._timeouts = _timeout_builder(self._family)
-        self._body_class = _request_body_class(self._family)
+        chosen, client, make = _resolve(http_client, family, "AsyncClient", limits, verify)
+        self._family = chosen
+        self._owns_client = make is not None
+        self._timeouts = _timeout_builder(chosen)
+        self._body_class = _request_body_class(chosen)
+        #: The client in use, for this process and event loop.
+        self._pool: Pool[Any] = Pool(client, factory=make, caller_client=make is None)
 
     @property
     def family(self) -> FamilyName:
@@ -396,9 +437,23 @@ class AsyncHttpxTransport:
         name: FamilyName = self._family.name  # type: ignore[assignment]
         return name
 
+    @property
+    def _client(self) -> Any:
+        return self._pool.transport
+
+    def after_fork(self) -> None:
+        """In a forked child: as :meth:`HttpxTransport.after_fork`."""
+        self._pool.after_fork(_nothing)
+
     async def send(self, request: HttpRequest, timeout: Timeout) -> HttpResponse:
         """Send ``request`` once; see :mod:`authmatech.transports` for the failure contract."""
-        client = self._client
+        pool = self._pool
+        if pool.forks != FORKS.value:
+            pool.after_fork(_nothing)
+        loop = running_loop()
+        if loop is not pool.loop and loop is not None:
+            await pool.bind(loop)
+        client = pool.transport
         family = self._family
         try:
             built = client.build_request(
@@ -449,7 +504,9 @@ class AsyncHttpxTransport:
     async def aclose(self) -> None:
         """Close the client if this transport created it; a caller's client stays open."""
         if self._owns_client:
-            await self._client.aclose()
+            client = self._pool.close_transport()
+            if client is not None:
+                await client.aclose()
 
     async def __aenter__(self) -> AsyncHttpxTransport:
         return self
