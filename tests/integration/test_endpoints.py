@@ -1,8 +1,11 @@
 """Every endpoint of the contract through both clients against the sandbox (asyncio and trio),
-using the library's own pytest fixtures (``authmatech.testing``)."""
+on both httpx families, in memory through the library's own pytest fixtures
+(``authmatech.testing``) and over loopback sockets (see ``conftest.py``)."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,7 +13,6 @@ import pytest
 import authmatech
 from authmatech import Decision, DeviceSignal, NetworkSignal, RiskLevel, Signals
 from authmatech.sandbox import TRUST, VERIFY, Sandbox, SandboxAccount
-from authmatech.testing import sandbox_async_client, sandbox_client
 
 NUMBER = "+962791234567"
 OTHER = "+962791234576"
@@ -129,45 +131,49 @@ def scenario(client: Any, sandbox: Sandbox, account: SandboxAccount) -> dict[str
 def test_every_endpoint_sync(
     authmatech_sandbox: Sandbox,
     authmatech_account: SandboxAccount,
-    authmatech_client: authmatech.Client,
+    client: authmatech.Client,
+    connect: Callable[..., authmatech.Client],
 ) -> None:
-    for name, (call, check) in scenario(
-        authmatech_client, authmatech_sandbox, authmatech_account
-    ).items():
+    for name, (call, check) in scenario(client, authmatech_sandbox, authmatech_account).items():
         assert check(call()), name
-    session_id = authmatech_client.stuck_plus.sessions().data["sessions"][0]["sessionId"]
-    assert authmatech_client.stuck_plus.journey(session_id).data["sessionId"] == session_id
-    assert authmatech_client.stuck_plus.reset(session_id).data is not None
-    _rotation(authmatech_client, authmatech_sandbox, authmatech_account)
+    session_id = client.stuck_plus.sessions().data["sessions"][0]["sessionId"]
+    assert client.stuck_plus.journey(session_id).data["sessionId"] == session_id
+    assert client.stuck_plus.reset(session_id).data is not None
+    _rotation(client, authmatech_sandbox, authmatech_account, connect)
 
 
 @pytest.mark.anyio
 async def test_every_endpoint_async(
     authmatech_sandbox: Sandbox,
     authmatech_account: SandboxAccount,
-    authmatech_async_client: authmatech.AsyncClient,
+    async_client: authmatech.AsyncClient,
+    aconnect: Callable[[SandboxAccount], authmatech.AsyncClient],
 ) -> None:
-    client = authmatech_async_client
-    for name, (call, check) in scenario(client, authmatech_sandbox, authmatech_account).items():
-        assert check(await call()), name
-    session_id = (await client.stuck_plus.sessions()).data["sessions"][0]["sessionId"]
-    assert (await client.stuck_plus.journey(session_id)).data["sessionId"] == session_id
-    assert (await client.stuck_plus.reset(session_id)).data is not None
-    old = authmatech_sandbox.api_key_fingerprint(authmatech_account.client_id)
-    rotated = await client.account.rotate_api_key()
-    assert (
-        authmatech_sandbox.api_key_fingerprint(authmatech_account.client_id)
-        == rotated.api_key.fingerprint
-        != old
-    )
-    assert (await client.account.products()).data
-    stale = sandbox_async_client(authmatech_sandbox, authmatech_account)
-    with pytest.raises(authmatech.AuthenticationError):
-        await stale.account.products()
-    await stale.aclose()
+    async with async_client as client:
+        for name, (call, check) in scenario(client, authmatech_sandbox, authmatech_account).items():
+            assert check(await call()), name
+        session_id = (await client.stuck_plus.sessions()).data["sessions"][0]["sessionId"]
+        assert (await client.stuck_plus.journey(session_id)).data["sessionId"] == session_id
+        assert (await client.stuck_plus.reset(session_id)).data is not None
+        old = authmatech_sandbox.api_key_fingerprint(authmatech_account.client_id)
+        rotated = await client.account.rotate_api_key()
+        assert (
+            authmatech_sandbox.api_key_fingerprint(authmatech_account.client_id)
+            == rotated.api_key.fingerprint
+            != old
+        )
+        assert (await client.account.products()).data
+    async with aconnect(authmatech_account) as stale:
+        with pytest.raises(authmatech.AuthenticationError):
+            await stale.account.products()
 
 
-def _rotation(client: authmatech.Client, sandbox: Sandbox, account: SandboxAccount) -> None:
+def _rotation(
+    client: authmatech.Client,
+    sandbox: Sandbox,
+    account: SandboxAccount,
+    connect: Callable[..., authmatech.Client],
+) -> None:
     for rotate in (
         client.account.rotate_api_key,
         client.account.rotate_client_key,
@@ -179,36 +185,35 @@ def _rotation(client: authmatech.Client, sandbox: Sandbox, account: SandboxAccou
         assert rotated.api_key.fingerprint != before
         assert client.api_key_fingerprint == rotated.api_key.fingerprint
         assert client.account.products().data
-    with sandbox_client(sandbox, account) as stale, pytest.raises(authmatech.AuthenticationError):
+    with connect(account) as stale, pytest.raises(authmatech.AuthenticationError):
         stale.account.products()
 
 
 def test_wrong_client_secret_changes_nothing(
-    authmatech_sandbox: Sandbox, authmatech_account: SandboxAccount
+    authmatech_sandbox: Sandbox,
+    authmatech_account: SandboxAccount,
+    client: authmatech.Client,
+    connect: Callable[..., authmatech.Client],
 ) -> None:
-    client = sandbox_client(authmatech_sandbox, authmatech_account)
-    wrong = authmatech.Client(
-        client_id=authmatech_account.client_id,
-        api_key=authmatech_account.api_key,
-        client_secret="cs_wrong_secret",
-        base_url="https://x.test",
-        http_client=client._transport._client,  # type: ignore[attr-defined]
-    )
     before = authmatech_sandbox.api_key_fingerprint(authmatech_account.client_id)
-    with pytest.raises(authmatech.APIStatusError) as info:
+    with (
+        connect(authmatech_account, client_secret="cs_wrong_secret") as wrong,
+        pytest.raises(authmatech.APIStatusError) as info,
+    ):
         wrong.account.rotate_api_key()
     assert info.value.status_code in (400, 401)
     assert "cs_wrong_secret" not in str(info.value)
     assert authmatech_sandbox.api_key_fingerprint(authmatech_account.client_id) == before
     assert client.account.products().data
-    client.close()
 
 
-def test_products_balance_and_rate_limit_errors(authmatech_sandbox: Sandbox) -> None:
+def test_products_balance_and_rate_limit_errors(
+    authmatech_sandbox: Sandbox, connect: Callable[..., authmatech.Client]
+) -> None:
     account = authmatech_sandbox.create_account(
         products=[VERIFY], balance=1, rate_limit_per_minute=3
     )
-    with sandbox_client(authmatech_sandbox, account) as client:
+    with connect(account) as client:
         with pytest.raises(authmatech.FeatureNotEnabledError):
             client.intelligence.trust_score(CLEAN)
         proof = authmatech_sandbox.device_proof(NUMBER)
@@ -222,17 +227,17 @@ def test_products_balance_and_rate_limit_errors(authmatech_sandbox: Sandbox) -> 
 
 
 def test_server_side_e164_validation_maps_to_invalid_mobile_number(
-    authmatech_sandbox: Sandbox, authmatech_account: SandboxAccount
+    authmatech_sandbox: Sandbox, authmatech_account: SandboxAccount, authmatech_http_family: str
 ) -> None:
-    """The client checks E.164 first; an embedder that skips it gets the server's verdict."""
-    import httpx
-
+    """The client checks E.164 first; an embedder that skips it gets the server's verdict
+    (sent here with the family's own client, through the sandbox's transport of that family)."""
+    x = importlib.import_module(authmatech_http_family)
     call = authmatech.core.verify(NUMBER, "BLOB")
     request = call.build(
         authmatech.Credentials(authmatech_account.client_id, api_key=authmatech_account.api_key)
     )
     body = request.reveal_body().replace(NUMBER.encode(), b"0791234567")  # type: ignore[union-attr]
-    with httpx.Client(transport=authmatech_sandbox.transport()) as http:
+    with x.Client(transport=authmatech_sandbox.transport(authmatech_http_family)) as http:
         answer = http.post(request.url, headers=request.reveal_headers(), content=body)
     with pytest.raises(authmatech.InvalidMobileNumberError) as info:
         call.parse(authmatech.core.HttpResponse(answer.status_code, answer.headers, answer.content))
@@ -240,13 +245,13 @@ def test_server_side_e164_validation_maps_to_invalid_mobile_number(
 
 
 def test_faults_through_the_fixtures(
-    authmatech_sandbox: Sandbox, authmatech_client: authmatech.Client
+    authmatech_sandbox: Sandbox, client: authmatech.Client
 ) -> None:
     authmatech_sandbox.inject_fault(status=500, times=1, path="/v1/api/me/products")
-    assert authmatech_client.account.products().data  # a GET is retried
+    assert client.account.products().data  # a GET is retried
     authmatech_sandbox.inject_fault(status=500, times=1, path="/v1/api/verify")
     proof = authmatech_sandbox.device_proof(NUMBER)
     with pytest.raises(authmatech.ServerError):
-        authmatech_client.verify(NUMBER, proof.encrypted_mobile_number)
+        client.verify(NUMBER, proof.encrypted_mobile_number)
     verifies = [r for r in authmatech_sandbox.requests if r.path == "/v1/api/verify"]
     assert len(verifies) == 1
