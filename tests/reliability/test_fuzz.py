@@ -26,7 +26,10 @@ from authmatech import AuthmatechError, ConfigurationError, RequestValidationErr
 
 from .conftest import FUZZ_SCALE
 from .inputs import BAD, HUGE, SURROGATE, VALID, Counter, parameters, public_calls
-from .support import NUMBER
+from .support import HAVE_HTTPX2, NUMBER, family_module
+
+#: The httpx families a fuzzed answer is served through (one drawn per example).
+_families = st.sampled_from(["sync", "sync-httpx2"] if HAVE_HTTPX2 else ["sync"]).map(family_module)
 
 PROFILE = settings.get_profile("authmatech-reliability")
 TALLY = {"examples": 0}
@@ -91,12 +94,13 @@ _responses = st.tuples(
 )
 
 
-def _handler(answer: tuple[int, list[tuple[str, str]], bytes], counter: list[int]) -> Any:
+def _handler(answer: tuple[int, list[tuple[str, str]], bytes], counter: list[int], x: Any) -> Any:
+    """A mock server's handler in the family ``x`` (``httpx`` or ``httpx2``)."""
     status, headers, body = answer
 
-    def handle(request: httpx.Request) -> httpx.Response:
+    def handle(request: Any) -> Any:
         counter.append(1)
-        return httpx.Response(status, headers=headers, content=body)
+        return x.Response(status, headers=headers, content=body)
 
     return handle
 
@@ -118,12 +122,12 @@ async def _no_async_sleep(seconds: float) -> None:
 
 
 @settings(PROFILE, max_examples=1500 * FUZZ_SCALE)
-@given(answer=_responses, billable=st.booleans())
+@given(answer=_responses, billable=st.booleans(), x=_families)
 def test_any_response_raises_only_library_errors_sync(
-    answer: tuple[int, list[tuple[str, str]], bytes], billable: bool
+    answer: tuple[int, list[tuple[str, str]], bytes], billable: bool, x: Any
 ) -> None:
     sent: list[int] = []
-    http = httpx.Client(transport=httpx.MockTransport(_handler(answer, sent)))
+    http = x.Client(transport=x.MockTransport(_handler(answer, sent, x)))
     with authmatech.Client(**OPTIONS, http_client=http, sleep=_no_sleep) as client:
         try:
             if billable:
@@ -137,14 +141,19 @@ def test_any_response_raises_only_library_errors_sync(
 
 
 @settings(PROFILE, max_examples=300 * FUZZ_SCALE)
-@given(answer=_responses, billable=st.booleans(), backend=st.sampled_from(["asyncio", "trio"]))
+@given(
+    answer=_responses,
+    billable=st.booleans(),
+    backend=st.sampled_from(["asyncio", "trio"]),
+    x=_families,
+)
 def test_any_response_raises_only_library_errors_async(
-    answer: tuple[int, list[tuple[str, str]], bytes], billable: bool, backend: str
+    answer: tuple[int, list[tuple[str, str]], bytes], billable: bool, backend: str, x: Any
 ) -> None:
     sent: list[int] = []
 
     async def main() -> None:
-        http = httpx.AsyncClient(transport=httpx.MockTransport(_handler(answer, sent)))
+        http = x.AsyncClient(transport=x.MockTransport(_handler(answer, sent, x)))
         async with (
             http,
             authmatech.AsyncClient(**OPTIONS, http_client=http, sleep=_no_async_sleep) as client,

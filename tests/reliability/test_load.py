@@ -111,7 +111,12 @@ ROTATION_IN_FLIGHT = 200
 ROTATION_STREAM = 400
 
 
-@pytest.mark.parametrize("driver", ["aiohttp", "asyncio", "trio"])
+ROTATION_DRIVERS = ["aiohttp", "asyncio", "trio"]
+if HAVE_HTTPX2:
+    ROTATION_DRIVERS += ["asyncio-httpx2", "trio-httpx2"]
+
+
+@pytest.mark.parametrize("driver", ROTATION_DRIVERS)
 def test_rotation_under_load(
     driver: str,
     served: tuple[Sandbox, ServerThread],

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import importlib
-import json
 import multiprocessing
 import os
 import ssl
@@ -28,6 +27,7 @@ import aiohttp
 import anyio
 import pytest
 import trio
+from forking import child_outcome, fork
 
 import authmatech
 from authmatech import AsyncClient, Client, Timeout
@@ -84,34 +84,6 @@ def options(account: SandboxAccount, server: ServerThread, **more: Any) -> dict[
         "timeout": TIMEOUT,
         **more,
     }
-
-
-def fork(child: Callable[[], object]) -> tuple[int, int]:
-    """Fork; the child runs ``child`` and writes its outcome to a pipe. Returns (pid, read fd)."""
-    read, write = os.pipe()
-    with warnings.catch_warnings():  # Python 3.12+: "this process is multi-threaded"
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child's side
-        os.close(read)
-        try:
-            outcome: object = child()
-        except BaseException as error:
-            outcome = f"{type(error).__name__}: {error}"
-        os.write(write, json.dumps(outcome).encode())
-        os._exit(0)
-    os.close(write)
-    return pid, read
-
-
-def child_outcome(pid: int, read: int) -> object:
-    chunks = []
-    while chunk := os.read(read, 65536):
-        chunks.append(chunk)
-    os.close(read)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return json.loads(b"".join(chunks))
 
 
 def verdict(result: authmatech.VerifyResult) -> bool:

@@ -25,6 +25,7 @@ from authmatech.sandbox import Sandbox, SandboxAccount, ServerThread
 
 from .support import (
     DRIVERS,
+    HAVE_HTTPX2,
     NUMBER,
     RawRequest,
     RawServer,
@@ -38,7 +39,7 @@ from .support import (
 RAW_NUMBER = re.compile(r"\+[1-9][0-9]{6,14}")
 SANDBOX_SECRET = re.compile(r"\b(?:ak|cs|sdk)_sbx_[A-Za-z0-9_-]{16,}")
 QUICK = Timeout(connect=1, read=0.1, write=1, pool=1, total=3)
-LOGGERS = ("authmatech", "httpx", "httpcore", "aiohttp", "asyncio")
+LOGGERS = ("authmatech", "httpx", "httpcore", "httpx2", "httpcore2", "aiohttp", "asyncio")
 
 
 class Evidence:
@@ -285,7 +286,8 @@ def test_no_secret_anywhere(
     _cli(evidence, capsys)
 
     records = debug_logs.records
-    assert any(r.name.startswith("httpcore") for r in records)  # DEBUG logging was really on
+    assert any(r.name.startswith("httpcore.") for r in records)  # DEBUG logging was really on
+    assert any(r.name.startswith("httpcore2.") for r in records) is HAVE_HTTPX2
     assert any(r.name == "authmatech" for r in records)
     for record in records:
         evidence.add(f"log {record.name}: message", record.getMessage())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from forking import child_outcome, fork
 
 from authmatech.core._http import HttpRequest, Timeout
 from authmatech.errors import (
@@ -291,3 +293,46 @@ def test_respx_connect_error_reached_nothing(make_request: MakeRequest) -> None:
         with HttpxTransport() as transport, pytest.raises(APIConnectionError) as info:
             transport.send(make_request("https://api.example/v1/api/me"), FAST)
     assert info.value.maybe_processed is False
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_a_forked_child_sends_on_a_client_of_its_own_with_the_deadline(
+    x: Any, server: LoopbackServer, transport: HttpxTransport, make_request: MakeRequest
+) -> None:
+    """The parent's pooled connection is never the child's; the child's new client has the
+    deadline installed on its pool, as the first one had; the parent keeps its client."""
+    assert transport.send(make_request(server.url("/ok")), FAST).status_code == 200
+    parent = transport._client
+
+    def child() -> list[object]:
+        sent = transport.send(make_request(server.url("/ok")), FAST).status_code
+        own = transport._client
+        deadlines = transport._pool.transport[1]
+        backend = own._transport._pool._network_backend
+        return [sent, own is not parent, backend.deadline in deadlines, parent.is_closed]
+
+    pid, read = fork(child)
+    assert child_outcome(pid, read) == [200, True, True, False]
+    assert transport.send(make_request(server.url("/ok")), FAST).status_code == 200
+    assert transport._client is parent
+
+
+def test_a_callers_client_in_a_forked_child_is_refused(
+    x: Any, server: LoopbackServer, make_request: MakeRequest
+) -> None:
+    with x.Client() as http:
+        transport = HttpxTransport(http)
+        transport.send(make_request(server.url("/ok")), FAST)
+
+        def child() -> str:
+            try:
+                transport.send(make_request(server.url("/ok")), FAST)
+            except ConfigurationError as error:
+                return str(error)
+            return "sent"
+
+        pid, read = fork(child)
+        outcome = child_outcome(pid, read)
+        assert isinstance(outcome, str)
+        assert "before the process forked" in outcome
+        assert transport.send(make_request(server.url("/ok")), FAST).status_code == 200
