@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Headers",
     "HttpResponse",
+    "bytes_of",
     "normalize_headers",
     "pairs_of",
     "plain_headers",
@@ -141,16 +142,19 @@ def _status(value: int) -> int:
     return int(value)
 
 
-def _body(value: bytes | bytearray | memoryview) -> bytes:
+def bytes_of(value: object, where: str, accepted: str = "bytes, bytearray or memoryview") -> bytes:
+    """``value`` as ``bytes`` (a ``bytearray`` or ``memoryview`` copied), or
+    ``RequestValidationError`` saying that ``where`` must be one of ``accepted``."""
     if type(value) is bytes:
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     hint = " (encode it: body.encode())" if isinstance(value, str) else ""
-    raise RequestValidationError(
-        f"HttpResponse body must be bytes, bytearray or memoryview, not "
-        f"{type(value).__name__}{hint}"
-    )
+    raise RequestValidationError(f"{where} must be {accepted}, not {type(value).__name__}{hint}")
+
+
+def _body(value: bytes | bytearray | memoryview) -> bytes:
+    return bytes_of(value, "HttpResponse body")
 
 
 @tolerant_repr

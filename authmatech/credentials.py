@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -25,6 +26,7 @@ ENV_CLIENT_SECRET = "AUTHMATECH_CLIENT_SECRET"
 ENV_SDK_TOKEN = "AUTHMATECH_SDK_TOKEN"
 
 _MAX_CREDENTIAL_LENGTH = 4096
+_FINGERPRINT = re.compile(r"sha256:[0-9a-f]{12}")
 
 
 @tolerant_repr
@@ -57,6 +59,11 @@ class Secret:
     @classmethod
     def withheld(cls, fingerprint: str) -> Secret:
         """A Secret known only by its fingerprint (what survives a pickle): ``reveal()`` raises."""
+        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
+            raise ConfigurationError(
+                "Secret.withheld takes a fingerprint such as 'sha256:46e8faffd30e' (what "
+                "Secret.fingerprint gives)"
+            )
         secret: Secret = object.__new__(cls)
         secret._value = None
         secret._fingerprint = fingerprint

@@ -22,7 +22,15 @@ from .._received import (
 )
 from .._repr import tolerant_repr
 from ..credentials import Secret
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, RequestValidationError
+from ._http_checks import (
+    check_body,
+    check_headers,
+    check_method,
+    check_sealed_body,
+    check_secrets,
+    check_url,
+)
 
 __all__ = [
     "SECRET_HEADERS",
@@ -79,6 +87,13 @@ class HttpRequest:
     refuses) never show them. :attr:`headers` and :attr:`body` show fingerprints in their
     place; a transport calls :meth:`reveal_headers` and :meth:`reveal_body` at the last moment,
     inside the call to its HTTP library, and keeps neither in a variable.
+
+    Every part is checked, so that what an HTTP library cannot send fails here with a
+    :class:`~authmatech.RequestValidationError` naming it: ``method`` an HTTP token such as
+    ``"GET"``; ``url`` an absolute ``http://`` or ``https://`` URL with a valid host;
+    ``headers`` a mapping of token names to ``str`` or :class:`~authmatech.Secret` values in
+    printable ASCII (no line breaks), no name given twice; ``body`` ``bytes``, ``bytearray``,
+    ``memoryview`` (kept as ``bytes``) or ``None``.
     """
 
     method: str
@@ -94,47 +109,49 @@ class HttpRequest:
         method: str,
         url: str,
         headers: Mapping[str, str | Secret],
-        body: bytes | None = None,
+        body: bytes | bytearray | memoryview | None = None,
     ) -> None:
-        plain, sealed = _seal_headers(headers)
-        put = object.__setattr__
-        put(self, "method", method)
-        put(self, "url", url)
-        put(self, "_plain", plain)
-        put(self, "_sealed", sealed)
-        put(self, "_body", body)
-        put(self, "_sealed_body", None)
-        put(self, "_carried", tuple(sealed.values()))
+        """Check every part (see the class docstring); credential headers given as ``str``
+        are sealed here."""
+        where = "HttpRequest"
+        plain, sealed = _seal_headers(check_headers(headers, where))
+        assembled(
+            check_method(method, where),
+            check_url(url, where),
+            plain,
+            sealed,
+            check_body(body, where),
+            None,
+            into=self,
+        )
 
     @classmethod
     def sealed(
         cls,
         method: str,
         url: str,
-        headers: dict[str, str],
-        secrets: dict[str, Secret],
+        headers: Mapping[str, str],
+        secrets: Mapping[str, Secret],
         body: bytes | None = None,
-        sealed_body: tuple[Secret, bytes, tuple[Secret, ...]] | None = None,
+        sealed_body: SealedBody | None = None,
     ) -> HttpRequest:
         """A request whose credential headers are ``secrets`` and, if given, whose body is
         ``sealed_body``: ``(the JSON text as a Secret, what to show instead, the secrets in
-        it)``. What the core builds; no value is hashed or copied again."""
-        request: HttpRequest = object.__new__(cls)
-        put = object.__setattr__
-        put(request, "method", method)
-        put(request, "url", url)
-        put(request, "_plain", headers)
-        put(request, "_sealed", secrets)
-        carried = tuple(secrets.values())
-        if sealed_body is None:
-            put(request, "_body", body)
-            put(request, "_sealed_body", None)
-        else:
-            put(request, "_body", sealed_body[1])
-            put(request, "_sealed_body", sealed_body[0])
-            carried += sealed_body[2]
-        put(request, "_carried", carried)
-        return request
+        it)``. Every part is checked as for the constructor; a credential header among
+        ``headers`` is sealed too."""
+        where = "HttpRequest.sealed"
+        plain, found = _seal_headers(check_headers(headers, where, secrets_allowed=False))
+        names = [*plain, *found, *check_secrets(secrets, where)]
+        if len({name.lower() for name in names}) != len(names):
+            raise RequestValidationError(f"{where}: a header is given both in headers and secrets")
+        return assembled(
+            check_method(method, where),
+            check_url(url, where),
+            plain,
+            {**found, **secrets},
+            check_body(body, where),
+            check_sealed_body(sealed_body, where),
+        )
 
     @property
     def headers(self) -> Mapping[str, str]:
@@ -172,6 +189,10 @@ class HttpRequest:
     def redact(self, text: str) -> str:
         """``text`` with every secret this request carries replaced by its fingerprint and
         phone numbers masked: for messages quoting what an HTTP library or a server said."""
+        if not isinstance(text, str):
+            raise RequestValidationError(
+                f"HttpRequest.redact takes a str, not {type(text).__name__}"
+            )
         return redact_secrets(text, self._carried)
 
     def __repr__(self) -> str:
@@ -180,6 +201,39 @@ class HttpRequest:
             f"HttpRequest(method={self.method!r}, url={redact_text(self.url)!r}, "
             f"headers={self.headers!r}, body={body})"
         )
+
+
+SealedBody = tuple[Secret, bytes, tuple[Secret, ...]]
+
+
+def assembled(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    secrets: Mapping[str, Secret],
+    body: bytes | None,
+    sealed_body: SealedBody | None,
+    into: HttpRequest | None = None,
+) -> HttpRequest:
+    """:meth:`HttpRequest.sealed` without its checks (or, given ``into``, the constructor's
+    last step): what ``Call.build`` makes once per attempt from parts valid by construction;
+    nothing is copied, hashed or checked again."""
+    request: HttpRequest = object.__new__(HttpRequest) if into is None else into
+    put = object.__setattr__
+    put(request, "method", method)
+    put(request, "url", url)
+    put(request, "_plain", headers)
+    put(request, "_sealed", secrets)
+    carried = tuple(secrets.values())
+    if sealed_body is None:
+        put(request, "_body", body)
+        put(request, "_sealed_body", None)
+    else:
+        put(request, "_body", sealed_body[1])
+        put(request, "_sealed_body", sealed_body[0])
+        carried += sealed_body[2]
+    put(request, "_carried", carried)
+    return request
 
 
 #: The longest timeout accepted (one day): longer ones are bugs, and far longer ones overflow
@@ -228,10 +282,7 @@ class Timeout:
 
     def capped(self, remaining: float) -> Timeout:
         """The same phases, none longer than ``remaining`` seconds (the call's deadline)."""
-        if isinstance(remaining, bool) or not isinstance(remaining, (int, float)):
-            raise ConfigurationError(
-                f"remaining must be a number of seconds, not {type(remaining).__name__}"
-            )
+        _check_remaining(remaining, "capped")
         if remaining >= max(self.connect, self.read, self.write, self.pool):
             return self
         floor = max(remaining, 0.001)
@@ -246,13 +297,26 @@ class Timeout:
     def until(self, remaining: float) -> Timeout:
         """The same phases with ``total`` set to ``remaining`` seconds (at least 1 ms): what is
         left of the call's deadline for one attempt, for a transport that enforces it."""
+        _check_remaining(remaining, "until")
         # Built without the validators (2.5 µs, once per attempt): the phases are already
-        # valid and the floor keeps ``total`` positive.
+        # valid, and the floor and the cap keep ``total`` in range.
         timeout: Timeout = object.__new__(Timeout)
         put = object.__setattr__
         put(timeout, "connect", self.connect)
         put(timeout, "read", self.read)
         put(timeout, "write", self.write)
         put(timeout, "pool", self.pool)
-        put(timeout, "total", max(remaining, 0.001))
+        put(timeout, "total", min(max(remaining, 0.001), MAX_TIMEOUT))
         return timeout
+
+
+def _check_remaining(remaining: object, where: str) -> None:
+    if (
+        isinstance(remaining, bool)
+        or not isinstance(remaining, (int, float))
+        or remaining != remaining  # NaN
+    ):
+        raise ConfigurationError(
+            f"Timeout.{where}'s remaining must be a number of seconds, not "
+            f"{'NaN' if isinstance(remaining, float) else type(remaining).__name__}"
+        )

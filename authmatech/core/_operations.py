@@ -8,6 +8,7 @@ twice, and how its ``data`` becomes a result.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -51,6 +52,29 @@ def _kind(kind: type) -> Callable[[object, attrs.Attribute[Any], Any], None]:
     return check
 
 
+_METHOD = re.compile(r"[A-Z]{1,16}")
+#: A path template: ``/``-separated, printable ASCII without spaces, ``?`` or ``#`` (the query
+#: is the Call's), ``{name}`` for a path parameter.
+_PATH = re.compile(r"/[!$&'()*+,\-./0-9:;=@A-Z_a-z~{}%]*")
+
+
+def _method(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _kind(str)(instance, attribute, value)
+    if not isinstance(value, str) or not _METHOD.fullmatch(value):
+        raise ConfigurationError(
+            "Operation.method must be an HTTP method in capitals, such as 'GET' or 'POST'"
+        )
+
+
+def _path(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _kind(str)(instance, attribute, value)
+    if not isinstance(value, str) or not _PATH.fullmatch(value):
+        raise ConfigurationError(
+            "Operation.path must be an absolute path such as '/v1/api/verify' ('{name}' for a "
+            "path parameter): printable ASCII, no spaces, no query string or fragment"
+        )
+
+
 def _callable(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not callable(value):
         raise ConfigurationError("Operation.result must be a callable turning data into a result")
@@ -66,8 +90,8 @@ class Operation(Generic[T]):
     """
 
     name: str = attrs.field(validator=_kind(str))
-    method: str = attrs.field(validator=_kind(str))
-    path: str = attrs.field(validator=_kind(str))
+    method: str = attrs.field(validator=_method)
+    path: str = attrs.field(validator=_path)
     auth: Auth = attrs.field(default=Auth.API_KEY, validator=_kind(Auth))
     needs_client_secret: bool = attrs.field(default=False, validator=_kind(bool))
     billable: bool = attrs.field(default=False, validator=_kind(bool))

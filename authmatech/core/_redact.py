@@ -31,6 +31,14 @@ class _Filter(logging.Filter):
         super().__init__(name)
 
 
+def _check_record(record: object, kind: str) -> None:
+    if not isinstance(record, logging.LogRecord):
+        raise ConfigurationError(
+            f"{kind}.filter takes a logging.LogRecord, not {type(record).__name__} (install "
+            "the filter on a logger or handler: logging calls it with each record)"
+        )
+
+
 class RedactionFilter(_Filter):
     """Masks phone numbers and turns :class:`Secret` arguments into fingerprints; while this
     thread or task sends an Authmatech request, also scrubs that request's secrets (an echo in
@@ -42,6 +50,7 @@ class RedactionFilter(_Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask the record in place; never drops it."""
+        _check_record(record, "RedactionFilter")
         secrets = secrets_in_flight()
         if secrets:
             return _scrub_record(record, secrets)
@@ -93,6 +102,7 @@ class InFlightFilter(_Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Scrub the record in place; never drops it."""
+        _check_record(record, "InFlightFilter")
         secrets = secrets_in_flight()
         return _scrub_record(record, secrets) if secrets else True
 

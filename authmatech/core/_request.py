@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import json.encoder
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
@@ -32,7 +31,8 @@ from ..errors import (
     RequestValidationError,
 )
 from ._checks import require
-from ._http import HttpRequest, HttpResponse
+from ._hosts import check_host, is_loopback
+from ._http import HttpRequest, HttpResponse, assembled
 from ._operations import Auth, Operation
 from ._response import parse_response
 from ._scrub import scrub_error, scrub_response
@@ -42,50 +42,6 @@ __all__ = ["DEFAULT_BASE_URL", "Call", "ClientConfig", "check_base_url"]
 T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://service.authmatech.com"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    import ipaddress  # only plain-http base URLs get here
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
-
-
-def _check_host(host: str, name: str) -> str:
-    """``host`` as the transports will send it (an IDN in its ``xn--`` form), or
-    ``ConfigurationError``: a malformed host name fails here, not as a raw ``UnicodeError``
-    at the first request."""
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return host
-    ascii_host = host
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-        labels = ascii_host.lower().removesuffix(".").split(".")
-        for label in labels:
-            if label.startswith("xn--"):
-                label.encode("ascii").decode("idna")
-    except UnicodeError:
-        labels = [""]
-    if len(ascii_host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise ConfigurationError(
-            f"{name} has an invalid host name: each dot-separated part must be 1 to 63 "
-            "letters, digits or hyphens (not starting or ending with a hyphen), e.g. "
-            "'service.authmatech.com'"
-        )
-    return ascii_host
 
 
 def check_base_url(value: object, name: str = "base_url") -> str:
@@ -105,6 +61,8 @@ def check_base_url(value: object, name: str = "base_url") -> str:
         port = parts.port
     except ValueError as exc:
         raise ConfigurationError(f"{name} is not a valid URL ({exc})") from None
+    if port == 0:
+        raise ConfigurationError(f"{name} has port 0; a port is 1 to 65535")
     host = parts.hostname or ""
     if parts.scheme not in ("https", "http") or not host:
         raise ConfigurationError(
@@ -116,7 +74,7 @@ def check_base_url(value: object, name: str = "base_url") -> str:
         )
     if parts.query or parts.fragment or "?" in url or "#" in url:
         raise ConfigurationError(f"{name} must not have a query string or fragment")
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise ConfigurationError(
             f"{name} must use https:// (plain http is allowed only for a loopback host such "
             "as localhost or 127.0.0.1, e.g. the sandbox)"
@@ -128,7 +86,7 @@ def check_base_url(value: object, name: str = "base_url") -> str:
             f"{DEFAULT_BASE_URL!r}: the library adds /v1/api/... itself; drop "
             f"{parts.path[:80]!r}"
         )
-    ascii_host = _check_host(host, name)
+    ascii_host = check_host(host, name)
     if not host.isascii():
         netloc = ascii_host if port is None else f"{ascii_host}:{port}"
         url = f"{parts.scheme}://{netloc}{parts.path}"
@@ -393,7 +351,7 @@ class Call(Generic[T]):
             if credentials.sdk_token is None:
                 raise CredentialScopeError(op.name, "SDK token", credentials.held())
             secrets = {"X-SDK-TOKEN": credentials.sdk_token}
-        return HttpRequest.sealed(
+        return assembled(
             op.method, config.base_url + self._target, headers, secrets, body, sealed_body
         )
 
@@ -409,7 +367,11 @@ class Call(Generic[T]):
         ``Retry-After`` given as an HTTP date, and the ``request`` it answers so that an error
         never carries what a server or proxy echoed of its secrets."""
         if request is not None:
-            require("Call.parse", (request, HttpRequest, "request"))
+            require(
+                "Call.parse",
+                (response, HttpResponse, "response"),
+                (request, HttpRequest, "request"),
+            )
         if request is None or not request.secrets:
             return parse_response(self.operation, response, now=now)
         if not 200 <= response.status_code < 300:

@@ -81,10 +81,17 @@ def _arguments(value: Any) -> Any:
 
 
 def _check_now(now: object) -> None:
-    if now is not None and (isinstance(now, bool) or not isinstance(now, (int, float))):
+    if now is not None and (
+        isinstance(now, bool) or not isinstance(now, (int, float)) or not -_EPOCHS < now < _EPOCHS
+    ):
+        shown = repr(now) if isinstance(now, float) else type(now).__name__
         raise RequestValidationError(
-            f"now must be a Unix time in seconds, not {type(now).__name__}"
+            f"now must be a Unix time in seconds (time.time()), not {shown}"
         )
+
+
+#: Far beyond any Unix time a clock gives (year 5138); NaN and infinities fall outside too.
+_EPOCHS = 10**11
 
 
 def parse_retry_after(value: str | float | None, now: float | None = None) -> float | None:
@@ -95,7 +102,10 @@ def parse_retry_after(value: str | float | None, now: float | None = None) -> fl
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float: no wait that long is honoured
+            return None
         return seconds if 0 <= seconds < float("inf") else None
     if not isinstance(value, str):
         raise RequestValidationError(

@@ -53,6 +53,13 @@ def _retries(instance: object, attribute: attrs.Attribute[int], value: int) -> N
         raise ConfigurationError("max_retries must be an int from 0 to 20")
 
 
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    if type(value) is not bool:
+        raise ConfigurationError(
+            f"RetryPolicy.{attribute.name} must be True or False, not {type(value).__name__}"
+        )
+
+
 @attrs.frozen(slots=True, kw_only=True)
 class RetryPolicy:
     """How failed calls are retried: exponential backoff with jitter, as the docs advise
@@ -66,7 +73,7 @@ class RetryPolicy:
     """Up to this many seconds are added or removed at random, so clients don't retry in step."""
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
     """A ``Retry-After`` longer than this is not waited for: the error is raised instead."""
-    retry_non_idempotent: bool = False
+    retry_non_idempotent: bool = attrs.field(default=False, validator=_flag)
     """Retry billable POSTs (verify, Trust, Shield, Detect) even when the server may have
     processed them: a retry may then be billed twice. Off by default."""
 
@@ -116,7 +123,11 @@ def _check_retry_arguments(
     )
     if isinstance(retries_done, bool) or not isinstance(retries_done, int) or retries_done < 0:
         raise ConfigurationError("retry_delay's retries_done must be an int >= 0")
-    if isinstance(remaining, bool) or not isinstance(remaining, (int, float)):
+    if (
+        isinstance(remaining, bool)
+        or not isinstance(remaining, (int, float))
+        or remaining != remaining  # NaN
+    ):
         raise ConfigurationError("retry_delay's remaining must be a number of seconds")
     if not callable(random):
         raise ConfigurationError("retry_delay's random must be a callable returning a float")

@@ -28,6 +28,7 @@ from authmatech.errors import (
 )
 
 CREDENTIALS = Credentials(CLIENT_ID, api_key=API_KEY)
+REQUEST = core.verify(NUMBER, "proof").build(CREDENTIALS)
 VALID: list[Any] = [
     CREDENTIALS,
     core.Timeout(),
@@ -45,6 +46,12 @@ VALID: list[Any] = [
     NUMBER,
     "https://service.authmatech.com",
     {"X-API-KEY": API_KEY},
+    {"X-API-KEY": Secret(API_KEY)},
+    Secret(API_KEY),
+    REQUEST,
+    "GET",
+    "https://service.authmatech.com/v1/api/verify",
+    (Secret("{}"), b"{}", ()),
     [(b"x-request-id", b"r")],
     RequestValidationError("x"),
     lambda: 1.0,
@@ -73,11 +80,18 @@ def _public() -> dict[str, Callable[..., Any]]:
     found: dict[str, Callable[..., Any]] = {}
     for name in core.__all__:
         value = getattr(core, name)
-        if callable(value) and name not in ("Step", "Answer", "Auth", "Replay", "HttpRequest"):
+        if callable(value) and name not in ("Step", "Answer", "Auth", "Replay"):
             found[f"core.{name}"] = value
     found["Credentials"] = Credentials
     found["Credentials.from_env"] = Credentials.from_env
     found["Secret"] = Secret
+    found["Secret.withheld"] = Secret.withheld
+    found["HttpRequest.sealed"] = core.HttpRequest.sealed
+    found["HttpRequest.redact"] = REQUEST.redact
+    found["Timeout.until"] = core.Timeout().until
+    found["InFlightFilter"] = core.InFlightFilter
+    found["InFlightFilter.filter"] = core.InFlightFilter().filter
+    found["RedactionFilter.filter(record)"] = core.RedactionFilter().filter
     found["Timeout.of"] = core.Timeout.of
     found["Timeout.capped"] = core.Timeout().capped
     found["Call.build"] = core.verify(NUMBER, "proof").build

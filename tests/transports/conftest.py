@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from authmatech.core._http import HttpRequest
+from authmatech import Secret
+from authmatech.core._http import HttpRequest, assembled
 
 from .support import LoopbackServer
 
@@ -52,12 +53,19 @@ def make_request() -> Callable[..., HttpRequest]:
         method: str = "GET",
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
+        *,
+        unchecked: bool = False,
     ) -> HttpRequest:
-        return HttpRequest(
-            method=method,
-            url=url,
-            headers={"Accept": "application/json", **(headers or {})},
-            body=body,
-        )
+        """A request; ``unchecked``: one that ``HttpRequest`` refuses (a bad URL, a line break
+        in a header), built past its checks, for the transports' own defences."""
+        every = {"Accept": "application/json", **(headers or {})}
+        if not unchecked:
+            return HttpRequest(method=method, url=url, headers=every, body=body)
+        secret = {name: Secret(value) for name, value in every.items() if name in SECRET_NAMES}
+        plain = {name: value for name, value in every.items() if name not in secret}
+        return assembled(method, url, plain, secret, body, None)
 
     return make
+
+
+SECRET_NAMES = {"X-API-KEY", "X-SDK-TOKEN"}
