@@ -20,7 +20,7 @@ from ..errors import RequestValidationError
 from ..models import ServiceType
 from . import _limits
 from ._operations import OPERATIONS
-from ._request import Call
+from ._request import Call, prepared_call
 from ._validate import (
     check_e164,
     check_flag,
@@ -69,7 +69,7 @@ def _call(argument: str, operation: str, **fields: Any) -> Call[Any]:
     """A :class:`Call` whose body is built from ``argument``: if the body cannot be sent (not
     JSON, too large), the error names that argument."""
     try:
-        return Call(operation=OPERATIONS[operation], **fields)
+        return prepared_call(OPERATIONS[operation], **fields)
     except RequestValidationError as error:
         raise RequestValidationError(f"{argument}: {error}") from None
 
@@ -139,7 +139,7 @@ def verify(
         body["sdkSessionId"] = check_text(
             sdk_session_id, "sdk_session_id", max_length=_limits.ID_MAX
         )
-    return Call(operation=OPERATIONS["verify"], query=_mask_query(mask_mobile), body=body)
+    return prepared_call(OPERATIONS["verify"], query=_mask_query(mask_mobile), body=body)
 
 
 def verify_web(
@@ -153,8 +153,8 @@ def verify_web(
     body = _without_none(
         mobileNumber=check_e164(mobile_number), serviceType=check_service_type(service_type)
     )
-    return Call(
-        operation=OPERATIONS["verify_web"],
+    return prepared_call(
+        OPERATIONS["verify_web"],
         path_params={"transactionId": check_identifier(transaction_id, "transaction_id")},
         query=_mask_query(mask_mobile),
         body=body,
@@ -317,18 +317,18 @@ def detect_analyze(signals: models.Signals | Mapping[str, Any]) -> Call[models.D
 def rotate_api_key() -> Call[models.RotatedApiKey]:
     """``POST /v1/api/me/api-key/rotate``: a new key for the caller; needs the client secret.
     Never retried once sent."""
-    return Call(operation=OPERATIONS["account.rotate_api_key"], body={})
+    return prepared_call(OPERATIONS["account.rotate_api_key"], body={})
 
 
 def rotate_client_key() -> Call[models.RotatedApiKey]:
     """``POST /v1/api/clients/rotate-key``: rotate by client; needs the client secret."""
-    return Call(operation=OPERATIONS["account.rotate_client_key"], body={})
+    return prepared_call(OPERATIONS["account.rotate_client_key"], body={})
 
 
 def rotate_client_key_by_id(client_id: str) -> Call[models.RotatedApiKey]:
     """``POST /v1/api/clients/{clientId}/rotate-key`` (the dashboard's variant)."""
-    return Call(
-        operation=OPERATIONS["account.rotate_client_key_by_id"],
+    return prepared_call(
+        OPERATIONS["account.rotate_client_key_by_id"],
         path_params={"clientId": check_identifier(client_id, "client_id")},
         body={},
     )
@@ -337,11 +337,11 @@ def rotate_client_key_by_id(client_id: str) -> Call[models.RotatedApiKey]:
 def generate_api_key() -> Call[models.GeneratedApiKey]:
     """``POST /v1/api/me/api-key/generate``: answers ``201`` with the new key; needs the client
     secret (the contract leaves this call's credential open; see the docs)."""
-    return Call(operation=OPERATIONS["account.generate_api_key"], body={})
+    return prepared_call(OPERATIONS["account.generate_api_key"], body={})
 
 
 def _read(name: str, params: QueryParams | None) -> Call[models.ApiResult]:
-    return Call(operation=OPERATIONS[name], query=_query(params))
+    return prepared_call(OPERATIONS[name], query=_query(params))
 
 
 def account_products(params: QueryParams | None = None) -> Call[models.ApiResult]:
@@ -380,8 +380,8 @@ def stuck_plus_reveals(params: QueryParams | None = None) -> Call[models.ApiResu
 
 
 def _session_call(name: str, session_id: str, body: Mapping[str, Any] | None) -> Call[Any]:
-    return Call(
-        operation=OPERATIONS[name],
+    return prepared_call(
+        OPERATIONS[name],
         path_params={"sessionId": check_identifier(session_id, "session_id")},
         body=body,
     )

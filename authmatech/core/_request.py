@@ -15,6 +15,7 @@ import json
 import json.encoder
 import sys
 from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -37,7 +38,7 @@ from ._operations import Auth, Operation
 from ._response import parse_response
 from ._scrub import scrub_error, scrub_response
 
-__all__ = ["DEFAULT_BASE_URL", "Call", "ClientConfig", "check_base_url"]
+__all__ = ["DEFAULT_BASE_URL", "Call", "ClientConfig", "check_base_url", "prepared_call"]
 
 T = TypeVar("T")
 
@@ -299,20 +300,30 @@ class Call(Generic[T]):
             raise RequestValidationError(
                 f"Call.body must be a mapping or None, not {type(self.body).__name__}"
             )
-        object.__setattr__(
-            self, "_target", _target(self.operation.path, self.path_params, self.query)
-        )
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """The target and, unless it holds a secret, the encoded body: every attempt reuses
+        them, and input that cannot be sent fails now, not per attempt."""
+        operation = self.operation
+        path_params = self.path_params
+        query = self.query
+        target = operation.path
+        if path_params or query:
+            target = _target(target, path_params, query)
+        body = self.body
         encoded = None
-        sealed = self.operation.needs_client_secret
-        if self.body is not None and not sealed:
+        sealed = operation.needs_client_secret
+        if body is not None and not sealed:
             try:
-                encoded = _encode(self.body)
+                encoded = _encode(body)
             except _HoldsSecret:
                 sealed = True
-        if sealed and self.body is not None:
-            _encode(self.body, _to_shown_json)  # unsendable input fails now, not per attempt
-        object.__setattr__(self, "_encoded", encoded)
-        object.__setattr__(self, "_sealed", sealed)
+        if sealed and body is not None:
+            _encode(body, _to_shown_json)
+        _put_target(self, target)
+        _put_encoded(self, encoded)
+        _put_sealed(self, sealed)
 
     def __repr__(self) -> str:
         return f"Call({self.operation.name!r}, {self.operation.method} {self.operation.path})"
@@ -390,3 +401,39 @@ class Call(Generic[T]):
             except AuthmatechError as error:
                 failure = error
         raise scrub_error(failure, request.secrets)
+
+
+_NOTHING: Mapping[str, str] = MappingProxyType({})
+
+
+def prepared_call(
+    operation: Operation[T],
+    path_params: Mapping[str, str] = _NOTHING,
+    query: Mapping[str, str] = _NOTHING,
+    body: Mapping[str, Any] | None = None,
+) -> Call[T]:
+    """A :class:`Call` from arguments its caller has already checked (the core's operation
+    functions check every value they put in): ``Call``'s own type checks are skipped, the
+    encoding and its limits are not. Half the cost of ``core.verify(...)`` otherwise."""
+    call: Call[T] = object.__new__(Call)
+    _put_operation(call, operation)
+    _put_path_params(call, path_params)
+    _put_query(call, query)
+    _put_body(call, body)
+    call._prepare()
+    return call
+
+
+def _slot_setter(name: str) -> Callable[[Call[Any], Any], None]:
+    """The slot's own setter: half the cost of ``object.__setattr__`` (seven per Call)."""
+    setter: Callable[[Call[Any], Any], None] = Call.__dict__[name].__set__
+    return setter
+
+
+_put_operation = _slot_setter("operation")
+_put_path_params = _slot_setter("path_params")
+_put_query = _slot_setter("query")
+_put_body = _slot_setter("body")
+_put_target = _slot_setter("_target")
+_put_encoded = _slot_setter("_encoded")
+_put_sealed = _slot_setter("_sealed")
