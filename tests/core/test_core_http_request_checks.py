@@ -179,9 +179,7 @@ def test_a_withheld_secret_still_round_trips_through_pickle() -> None:
 
 
 @pytest.mark.parametrize("kind", [core.RedactionFilter, core.InFlightFilter])
-def test_log_filters_check_their_name_and_record(kind: type[logging.Filter]) -> None:
-    with pytest.raises(ConfigurationError, match=f"{kind.__name__}'s name"):
-        kind(5)  # type: ignore[arg-type]
+def test_log_filters_take_only_a_log_record(kind: type[logging.Filter]) -> None:
     with pytest.raises(ConfigurationError, match=rf"{kind.__name__}\.filter takes a logging"):
         kind().filter("a message")  # type: ignore[arg-type]
 
