@@ -63,6 +63,9 @@ QueryParams = Mapping[str, "str | int | bool"]
 
 #: Longer query keys or values make URLs that servers and proxies refuse.
 _MAX_QUERY_TEXT = 2048
+#: All of them together (before percent-encoding): 8 KiB is the common server and proxy limit
+#: of a request line.
+_MAX_QUERY_TOTAL = 8192
 
 
 def _call(argument: str, operation: str, **fields: Any) -> Call[Any]:
@@ -109,6 +112,12 @@ def _query(params: object) -> dict[str, str]:
                 f"params[{key!r}] must be a str, an int (at most 10**18 in size) or a bool, "
                 f"not {type(value).__name__}"
             )
+    total = sum(len(key) + len(value) + 2 for key, value in query.items())
+    if total > _MAX_QUERY_TOTAL:
+        raise RequestValidationError(
+            f"params would make a query string of {total} characters; the limit is "
+            f"{_MAX_QUERY_TOTAL} (servers and proxies refuse longer URLs)"
+        )
     return query
 
 

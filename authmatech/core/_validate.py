@@ -37,6 +37,11 @@ def check_e164(value: object, name: str = "mobile_number") -> str:
     """``value`` if it is an E.164 number (``+962791234567``), else ``RequestValidationError``."""
     if type(value) is str and E164.fullmatch(value):
         return value
+    if not isinstance(name, str):
+        raise RequestValidationError(
+            f"check_e164's name (the argument to name in messages) must be a str, "
+            f"not {type(name).__name__}"
+        )
     if not isinstance(value, str):
         raise RequestValidationError(
             f"{name} must be a str in E.164 format (e.g. '+962791234567'), "

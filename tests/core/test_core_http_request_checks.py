@@ -227,3 +227,15 @@ def test_call_parse_checks_the_response_when_given_a_request() -> None:
     request = call.build(Credentials(CLIENT_ID, api_key=API_KEY))
     with pytest.raises(ConfigurationError, match=r"response must be a core\.HttpResponse"):
         call.parse((200, {}, b""), request=request)  # type: ignore[arg-type]
+
+
+def test_account_params_too_long_together_are_refused() -> None:
+    with pytest.raises(RequestValidationError, match=r"query string of .* the limit is 8192"):
+        core.account_usage({f"k{i}": "x" * 2048 for i in range(5)})
+    assert core.account_usage({f"k{i}": "x" * 1000 for i in range(5)})
+
+
+def test_check_e164_names_a_wrong_name_argument() -> None:
+    assert core.check_e164(NUMBER, 5) == NUMBER  # type: ignore[arg-type]
+    with pytest.raises(RequestValidationError, match="check_e164's name"):
+        core.check_e164("bad", 5)  # type: ignore[arg-type]
