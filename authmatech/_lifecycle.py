@@ -93,7 +93,9 @@ async def _close_with_trio_run(transport: Any) -> None:
 
 
 class Pool(Generic[TransportT]):
-    """The transport of one client and its derived clients, for this process and loop.
+    """The transport of one client and its derived clients, for this process and loop (or,
+    inside a transport, the HTTP library's client it sends with: ``owner`` then names the
+    transport in the errors).
 
     ``factory`` makes a new default transport; it is None when the transport is the caller's
     (``transport=``), which is then told about a fork through its ``after_fork()`` method if it
@@ -107,6 +109,7 @@ class Pool(Generic[TransportT]):
         "_guard",
         "_inherited",
         "_lock",
+        "_owner",
         "closed",
         "forks",
         "loop",
@@ -119,8 +122,10 @@ class Pool(Generic[TransportT]):
         *,
         factory: Callable[[], TransportT] | None,
         caller_client: bool,
+        owner: str | None = None,
     ) -> None:
         self.transport = transport
+        self._owner = owner
         self.forks = FORKS.value
         self.loop: object | None = None
         self.closed = False
@@ -144,7 +149,8 @@ class Pool(Generic[TransportT]):
                 return
             if self._caller_client:
                 raise ConfigurationError(
-                    "this client was created with an http_client before the process forked: "
+                    f"this {self._owner or 'client'} was created with an http_client before the "
+                    "process forked: "
                     "its pooled connections belong to the parent process, and sharing them would "
                     "mix up the two processes' answers. Create the http_client and the client "
                     "after the fork (in the worker: gunicorn post_fork, Celery "
@@ -173,18 +179,21 @@ class Pool(Generic[TransportT]):
         if old is loop:  # another task of this loop bound it meanwhile
             return
         if old is not None and _loop_alive(old):
+            owner = self._owner
             raise ConfigurationError(
-                "this AsyncClient is in use on another event loop that is still running (in "
-                "another thread); its connection pool can serve one loop at a time. Create one "
-                "AsyncClient per thread that runs an event loop (or share a sync Client)"
+                f"this {owner or 'AsyncClient'} is in use on another event loop that is still "
+                "running (in another thread); its connection pool can serve one loop at a time. "
+                f"Create one {f'{owner} and ' if owner else ''}AsyncClient per thread that runs "
+                "an event loop (or share a sync Client)"
             )
         if old is not None and self._caller_client:
             raise ConfigurationError(
-                "this AsyncClient was created with an http_client that was used on an event "
-                "loop which has ended (e.g. an earlier asyncio.run()); its connections cannot "
-                "serve this loop. Create the httpx.AsyncClient inside the loop that uses it "
-                "(e.g. `async with httpx.AsyncClient() as http, AsyncClient(http_client=http)` "
-                "in each job), or leave http_client out: the client then opens a pool per loop"
+                f"this {self._owner or 'AsyncClient'} was created with an http_client that was "
+                "used on an event loop which has ended (e.g. an earlier asyncio.run()); its "
+                "connections cannot serve this loop. Create the httpx.AsyncClient inside the "
+                "loop that uses it (e.g. `async with httpx.AsyncClient() as http, "
+                "AsyncClient(http_client=http)` in each job), or leave http_client out: the "
+                "client then opens a pool per loop"
             )
         self.loop = loop
         if self._factory is None or self.closed:

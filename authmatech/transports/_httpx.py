@@ -288,6 +288,7 @@ class HttpxTransport:
             _bounded(client, chosen),
             factory=None if make is None else (lambda: _bounded(make(), chosen)),
             caller_client=make is None,
+            owner="HttpxTransport",
         )
 
     @property
@@ -429,7 +430,9 @@ class AsyncHttpxTransport:
         self._timeouts = _timeout_builder(chosen)
         self._body_class = _request_body_class(chosen)
         #: The client in use, for this process and event loop.
-        self._pool: Pool[Any] = Pool(client, factory=make, caller_client=make is None)
+        self._pool: Pool[Any] = Pool(
+            client, factory=make, caller_client=make is None, owner="AsyncHttpxTransport"
+        )
 
     @property
     def family(self) -> FamilyName:

@@ -429,14 +429,29 @@ def test_a_callers_aiohttp_session_on_an_ended_loop_is_a_clear_error(
         asyncio.run(client.verify(MINE, proof))
 
 
-@pytest.mark.parametrize("pool", ["default", "transport", "aiohttp"])
+LIVE_POOLS = [
+    "default",
+    *(f"transport-{family}{shared}" for family in FAMILIES for shared in ("", "-shared")),
+    "aiohttp",
+    "aiohttp-shared",
+]
+
+
+@pytest.mark.parametrize("pool", LIVE_POOLS)
 def test_two_live_loops_in_two_threads_get_a_clear_error(
     served: tuple[Sandbox, ServerThread], account: SandboxAccount, proof: str, pool: str
 ) -> None:
-    """The client's own pool, an explicit ``AsyncHttpxTransport`` or an ``AiohttpTransport``:
-    the second loop is refused, the first never notices."""
-    transport: Any = {"transport": AsyncHttpxTransport(), "aiohttp": AiohttpTransport()}.get(pool)
+    """The client's own pool, an explicit ``AsyncHttpxTransport`` or an ``AiohttpTransport``,
+    used by the same client or (``-shared``) by another client in the second thread: the
+    second loop is refused, the first never notices."""
+    kind, shared = pool.removesuffix("-shared"), pool.endswith("-shared")
+    transport: Any = None
+    if kind.startswith("transport-"):
+        transport = AsyncHttpxTransport(family=kind.partition("-")[2])  # type: ignore[arg-type]
+    elif kind == "aiohttp":
+        transport = AiohttpTransport()
     client = AsyncClient(**options(account, served[1], transport=transport))
+    second = AsyncClient(**options(account, served[1], transport=transport)) if shared else client
     started, finish = threading.Event(), threading.Event()
     outcome: list[object] = []
 
@@ -454,7 +469,7 @@ def test_two_live_loops_in_two_threads_get_a_clear_error(
     assert started.wait(30)
     try:
         with pytest.raises(authmatech.ConfigurationError, match="AsyncClient per thread"):
-            asyncio.run(client.verify(MINE, proof))
+            asyncio.run(second.verify(MINE, proof))
     finally:
         finish.set()
         thread.join(30)
