@@ -251,13 +251,9 @@ def prepare_state(
     chosen = (
         cast(TransportT, transport) if transport is not None else default_transport(http_client)
     )
-    pool = Pool(
-        chosen,
-        factory=(
-            (lambda: default_transport(None)) if transport is None and http_client is None else None
-        ),
-        caller_client=http_client is not None,
-    )
+    # The default transports open an HTTP client per process and event loop themselves, so one
+    # transport serves the client for its life (and reuses its TLS context within a process).
+    pool = Pool(chosen, factory=None, caller_client=http_client is not None, made=transport is None)
     return ClientState(
         keys=KeyRing(credentials, provider),
         settings=settings,

@@ -1,7 +1,10 @@
 """A client's connection pool belongs to one process and, for ``AsyncClient``, one event loop.
 
-:class:`Pool` holds the transport that a client and every client derived from it share, and
-replaces it when the process or the loop it belongs to is not the one running:
+:class:`Pool` holds what a client and every client derived from it share, and replaces it
+when the process or the loop it belongs to is not the one running. Two levels use it: the
+client holds its transport in one, and the library's httpx-family transports hold their HTTP
+library client in one (so a transport passed as ``transport=`` follows the same rules, and the
+client's own transport serves it for life, keeping one TLS context per process):
 
 * **After a fork** (:func:`authmatech._fork.FORKS` moved) the child opens a pool of its own.
   The parent's pooled connections are left untouched, never closed or shut down from the
@@ -97,10 +100,12 @@ class Pool(Generic[TransportT]):
     inside a transport, the HTTP library's client it sends with: ``owner`` then names the
     transport in the errors).
 
-    ``factory`` makes a new default transport; it is None when the transport is the caller's
-    (``transport=``), which is then told about a fork through its ``after_fork()`` method if it
-    has one. ``caller_client``: the transport wraps a caller's ``http_client``, which cannot
-    be replaced.
+    ``factory`` makes a new transport for a new process or loop. Without it the transport is
+    told about a fork through its ``after_fork()`` method if it has one, and follows loops
+    itself: so does a caller's (``transport=``), and so do the library's httpx-family
+    transports, which hold a pool of this kind for their own HTTP client (``made``: the client
+    made the transport, and closes it). ``caller_client``: the transport wraps a caller's
+    ``http_client``, which cannot be replaced.
     """
 
     __slots__ = (
@@ -109,6 +114,7 @@ class Pool(Generic[TransportT]):
         "_guard",
         "_inherited",
         "_lock",
+        "_made",
         "_owner",
         "closed",
         "forks",
@@ -123,9 +129,11 @@ class Pool(Generic[TransportT]):
         factory: Callable[[], TransportT] | None,
         caller_client: bool,
         owner: str | None = None,
+        made: bool = False,
     ) -> None:
         self.transport = transport
         self._owner = owner
+        self._made = made
         self.forks = FORKS.value
         self.loop: object | None = None
         self.closed = False
@@ -138,7 +146,8 @@ class Pool(Generic[TransportT]):
     def close_transport(self) -> TransportT | None:
         """Mark the pool closed; the transport to close, if the client made it."""
         self.closed = True
-        return self.transport if self._factory is not None or self._caller_client else None
+        made = self._made or self._factory is not None or self._caller_client
+        return self.transport if made else None
 
     def after_fork(self, reset: Callable[[], None]) -> None:
         """In a forked child: a pool of this process's own (``reset`` resets what else the

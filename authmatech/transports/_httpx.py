@@ -216,10 +216,22 @@ def _resolve(
         chosen = family_named("httpx" if family is None else family)
         client_class = getattr(chosen.module, kind)
         owned_limits = _owned_limits(chosen, limits)
+        contexts: dict[int, ssl.SSLContext | bool] = {}
 
         def make() -> Any:
+            # Building a TLS context loads the CA store (tens of ms): done once per process,
+            # not per event loop. A child builds its own: a lock inside the parent's context
+            # may have been held by another thread at the fork.
+            forks = FORKS.value
+            context = contexts.get(forks)
+            if context is None:
+                context = verify
+                if verify is True:
+                    context = chosen.module.create_ssl_context(verify=True, trust_env=True)
+                contexts.clear()
+                contexts[forks] = context
             return client_class(
-                follow_redirects=False, limits=owned_limits, verify=verify, trust_env=True
+                follow_redirects=False, limits=owned_limits, verify=context, trust_env=True
             )
 
         return chosen, make(), make

@@ -159,15 +159,20 @@ def test_the_parent_keeps_its_pool_after_a_fork(
 ) -> None:
     with Client(**options(account, served[1])) as client:
         client.verify(MINE, proof)
-        transport = client._transport
-        pid, read = fork(lambda: client._transport is transport)
+        http = client._transport._client  # type: ignore[attr-defined]
+        pid, read = fork(lambda: client._transport._client is http)  # type: ignore[attr-defined]
         assert child_outcome(pid, read) is True  # untouched until the child's first call
         pid, read = fork(
-            lambda: [verdict(client.verify(THEIRS, proof)), client._transport is transport]
+            lambda: [
+                verdict(client.verify(THEIRS, proof)),
+                client._transport._client is http,  # type: ignore[attr-defined]
+                http.is_closed,
+            ]
         )
-        assert child_outcome(pid, read) == [False, False]  # its own pool after its first call
+        # its own pool after its first call; the parent's left open
+        assert child_outcome(pid, read) == [False, False, False]
         client.verify(MINE, proof)
-        assert client._transport is transport
+        assert client._transport._client is http  # type: ignore[attr-defined]
 
 
 ASYNC_POOLS = [
@@ -368,6 +373,28 @@ def test_one_async_client_across_asyncio_runs_and_trio(
         with pytest.raises(authmatech.ConfigurationError, match="pool is closed"):
             asyncio.run(job())
     gc.collect()  # any socket left unclosed would warn now (warnings are errors here)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_one_tls_context_per_process_for_every_loop(
+    served: tuple[Sandbox, ServerThread], account: SandboxAccount, proof: str, family: str
+) -> None:
+    """Each loop gets a pool of its own, but building a TLS context loads the CA store (tens of
+    milliseconds): the pools of one process share one; a forked child builds its own."""
+    client = AsyncClient(**options(account, served[1], http_family=family))
+
+    async def job() -> object:
+        assert (await client.verify(MINE, proof)).valid_number
+        return client._transport._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+    first = asyncio.run(job())
+    http = client._transport._client  # type: ignore[attr-defined]
+    assert anyio.run(job, backend="trio") is first
+    assert client._transport._client is not http  # type: ignore[attr-defined]
+    pid, read = fork(lambda: asyncio.run(job()) is not first)
+    assert child_outcome(pid, read) is True
+    assert asyncio.run(job()) is first
+    asyncio.run(client.aclose())
 
 
 def test_a_closed_client_stays_closed_on_a_new_loop(
