@@ -136,6 +136,18 @@ class AiohttpTransport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         limit: int | None = None,
     ) -> None:
+        if session is not None and not isinstance(session, aiohttp.ClientSession):
+            raise ConfigurationError(
+                f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
+            )
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int) or limit < 0
+        ):
+            shown = limit if isinstance(limit, int) else type(limit).__name__
+            raise ConfigurationError(
+                f"limit (the most connections the session opens) must be an int of 0 or more "
+                f"(0: no limit), not {shown}"
+            )
         if session is not None and limit is not None:
             raise ConfigurationError(
                 "limit configures the session this transport creates; "

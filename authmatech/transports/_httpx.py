@@ -212,9 +212,19 @@ def _resolve(
     """The family, the client to use, and how to make another one (``None`` for a caller's
     client, which cannot be replaced): the caller's client as it is (checked), or a new one of
     ``family`` (httpx unless told otherwise)."""
+    if not isinstance(verify, (bool, ssl.SSLContext)):
+        raise ConfigurationError(
+            f"verify must be True, False or an ssl.SSLContext, not {type(verify).__name__} "
+            "(for a CA bundle file: ssl.create_default_context(cafile=...))"
+        )
     if http_client is None:
         chosen = family_named("httpx" if family is None else family)
         client_class = getattr(chosen.module, kind)
+        if limits is not None and not isinstance(limits, chosen.module.Limits):
+            raise ConfigurationError(
+                f"limits must be an {chosen.name}.Limits (the family this transport sends "
+                f"with), not {type(limits).__module__}.{type(limits).__name__}"
+            )
         owned_limits = _owned_limits(chosen, limits)
         contexts: dict[int, ssl.SSLContext | bool] = {}
 

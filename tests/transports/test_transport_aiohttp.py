@@ -241,3 +241,19 @@ async def test_refuses_to_run_under_trio(make_request: MakeRequest) -> None:
     with pytest.raises(ConfigurationError, match=r"asyncio only.*AsyncHttpxTransport"):
         await transport.send(make_request("http://127.0.0.1:1/x"), FAST)
     await transport.aclose()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "match"),
+    [
+        ({"session": "not a session"}, "session must be an aiohttp.ClientSession, not str"),
+        ({"limit": -1}, "limit .* must be an int of 0 or more .*not -1"),
+        ({"limit": "10"}, "limit .* not str"),
+        ({"limit": True}, "limit .* not True"),
+    ],
+)
+def test_wrong_session_or_limit_is_a_configuration_error(
+    arguments: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        AiohttpTransport(**arguments)  # type: ignore[arg-type]

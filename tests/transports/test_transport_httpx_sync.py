@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import time
 import traceback
@@ -267,6 +269,28 @@ def test_caller_options_conflict_with_a_caller_client(x: Any) -> None:
             HttpxTransport(client, limits=x.Limits(max_connections=1))
         with pytest.raises(ConfigurationError, match="set them on the http_client"):
             HttpxTransport(client, verify=False)
+
+
+@pytest.mark.parametrize("kind", ["HttpxTransport", "AsyncHttpxTransport"])
+def test_limits_and_verify_of_the_wrong_kind_are_configuration_errors(x: Any, kind: str) -> None:
+    """Not an ``AttributeError`` from inside httpx, nor its ``FileNotFoundError`` for a path."""
+    import ssl
+
+    import authmatech.transports as transports
+
+    transport = getattr(transports, kind)
+    family = x.__name__
+    other = "httpx2" if family == "httpx" else "httpx"
+    with pytest.raises(ConfigurationError, match=rf"limits must be an {family}\.Limits"):
+        transport(family=family, limits=5)
+    with pytest.raises(ConfigurationError, match=r"verify must be True, False or an ssl"):
+        transport(family=family, verify="/etc/ssl/no-such-bundle.pem")
+    if importlib.util.find_spec(other) is not None:
+        foreign = importlib.import_module(other).Limits(max_connections=1)
+        with pytest.raises(ConfigurationError, match=rf"not {other}\."):
+            transport(family=family, limits=foreign)
+    chosen = transport(family=family, verify=ssl.create_default_context())
+    assert chosen.family == family
 
 
 @pytest.mark.parametrize("cap", [0, -1, True])
