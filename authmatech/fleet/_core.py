@@ -10,9 +10,11 @@ raised) and :class:`Pause` (sleep, then send back None), and return the protocol
 Handing over between Redis and the local share, in either direction, keeps the slots already
 promised: a slot granted by Redis may be seconds ahead (calls queue on the fleet's schedule),
 and those calls still go out after Redis fails. So the local share starts no earlier than the
-last slot Redis granted here, and when Redis answers again the first call (the probe) holds
-the shared schedule back until the last slot the local share granted here. Without this the
-server's window sees both at once: the queue that was promised, and a fresh schedule.
+last slot Redis granted here, nor before the fleet's queue as last seen (the last wait granted,
+counted from the first failure) has gone out; and when Redis answers again the first call (the
+probe) holds the shared schedule back until the last slot the local share granted here.
+Without this the server's window sees both at once: the queue that was promised, and a fresh
+schedule.
 """
 
 from __future__ import annotations
@@ -206,6 +208,8 @@ class FleetBudgetCore:
         #: The latest moment (``clock``) of a slot Redis granted here / the local share granted.
         self._redis_horizon = -math.inf
         self._local_horizon = -math.inf
+        #: The last wait Redis granted (the fleet's queue as last seen), until Redis fails.
+        self._last_wait: float | None = None
 
     def acquiring(self, max_wait: float) -> Decision:
         """One ``acquire``: Redis decides while the breaker lets it; otherwise the policy."""
@@ -273,6 +277,7 @@ class FleetBudgetCore:
         self._count_grant(wait)
         slot = self.clock() + wait
         with self._lock.get():
+            self._last_wait = wait
             if slot > self._redis_horizon:
                 self._redis_horizon = slot
         return wait
@@ -330,6 +335,12 @@ class FleetBudgetCore:
 
     def redis_failed(self, error: BaseException) -> None:
         self.counters.add("redis_errors")
+        with self._lock.get():
+            # The fleet's queue, as last seen, still goes out from now: other processes' slots
+            # may lie beyond this one's last (they take turns in blocks when all are busy).
+            if self._last_wait is not None:
+                self._redis_horizon = max(self._redis_horizon, self.clock() + self._last_wait)
+                self._last_wait = None
         if self.breaker.failure():
             self.counters.add("circuit_opens")
             logger.warning(

@@ -229,6 +229,25 @@ def test_the_handover_keeps_the_slots_already_promised_both_ways(
     assert back == pytest.approx(local_horizon, abs=0.05)  # Redis's clock ran on meanwhile
 
 
+def test_the_local_share_waits_for_the_fleets_queue_as_last_seen(
+    make_budget: MakeBudget, own_redis: RedisServer, client_id: str, clock: FakeClock
+) -> None:
+    """Busy processes take turns on the shared queue: this one's last slot may lie well before
+    the fleet's. The last wait Redis granted is the queue's length; it goes out from the first
+    failure on."""
+    budget = make_budget(
+        own_redis, client_id, limit=100, per=10.0, burst=1, local_share=0.5, clock=clock,
+        failures_to_open=1, redis_timeout=0.2,
+    )  # fmt: skip
+    promised = [budget.acquire(60.0) for _ in range(5)]
+    queue = promised[-1]
+    assert queue is not None
+    assert queue > 0.3
+    clock.advance(queue)  # this process's slots have all come; the fleet's queue has not
+    own_redis.kill()
+    assert budget.acquire(60.0) == pytest.approx(queue, abs=1e-6)
+
+
 @pytest.mark.parametrize("policy", ["fail", "wait"])
 def test_policies_fail_and_wait(
     make_budget: MakeBudget,
