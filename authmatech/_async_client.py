@@ -209,12 +209,22 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
     ) -> None:
         await self.aclose()
 
-    async def _credentials(self, remaining: float) -> Credentials:
+    async def _credentials(self, remaining: float, rejected: bool = False) -> Credentials:
         """The credentials for the next attempt; an async key provider has what is left of the
-        call's deadline to answer."""
+        call's deadline to answer. After a 401 (``rejected``), a key provider with an
+        ``unauthorized()`` method (a fleet watcher's key) hears of it first, within the same
+        deadline."""
         provider = self._keys.provider
         if provider is None:
             return self._keys.static()
+        started = self._clock.monotonic()
+        if rejected:
+            unauthorized = getattr(provider, "unauthorized", None)
+            told = unauthorized() if callable(unauthorized) else None
+            if inspect.isawaitable(told):
+                with anyio.move_on_after(max(0.0, remaining)):
+                    await told
+            remaining -= self._clock.monotonic() - started
         value = provider()
         if inspect.isawaitable(value):
             with anyio.move_on_after(max(0.0, remaining)) as scope:
@@ -315,10 +325,10 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
                         elif step.rejected:
                             await keys.gate.wait_async(step.remaining)
                         if pacing is None:
-                            step = flow.send(await self._credentials(step.remaining))
+                            step = flow.send(await self._credentials(step.remaining, step.rejected))
                             continue
                         left = step.remaining
-                        credentials = await self._credentials(left) if step.rejected else None
+                        credentials = await self._credentials(left, True) if step.rejected else None
                         if pacing.slot_first(step, credentials):
                             left = await self._slot(left)
                             pacing.took(left)

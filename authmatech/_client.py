@@ -182,10 +182,16 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
     ) -> None:
         self.close()
 
-    def _credentials(self) -> Credentials:
+    def _credentials(self, rejected: bool = False) -> Credentials:
+        """The credentials for the next attempt. After a 401 (``rejected``), a key provider
+        with an ``unauthorized()`` method (a fleet watcher's key) hears of it first."""
         provider = self._keys.provider
         if provider is None:
             return self._keys.static()
+        if rejected:
+            unauthorized = getattr(provider, "unauthorized", None)
+            if callable(unauthorized):
+                unauthorized()
         return self._keys.with_provided(provider())
 
     def _attempt(self, step: Send) -> HttpResponse | AuthmatechError:
@@ -231,9 +237,9 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
                         elif step.rejected:
                             keys.gate.wait(step.remaining)
                         if pacing is None:
-                            step = flow.send(self._credentials())
+                            step = flow.send(self._credentials(step.rejected))
                             continue
-                        credentials = self._credentials() if step.rejected else None
+                        credentials = self._credentials(True) if step.rejected else None
                         if pacing.slot_first(step, credentials):
                             pacing.took(self._slot(step.remaining))
                             credentials = self._credentials()

@@ -197,10 +197,7 @@ async def _worker(options: dict[str, Any], pipe: Any) -> dict[str, Any]:
                 try:
                     await client.verify(NUMBER, account["proof"], operator_id="ZAIN_JO")
                     outcome = "ok"
-                except authmatech.AuthenticationError as error:
-                    outcome = type(error).__name__
-                    await watcher.unauthorized()  # a 401: look at Redis and the store now
-                except authmatech.AuthmatechError as error:
+                except authmatech.AuthmatechError as error:  # a 401 told the watcher itself
                     outcome = type(error).__name__
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
 

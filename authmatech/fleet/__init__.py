@@ -18,8 +18,8 @@ See the docs page "Running a fleet".
 from ._async import AsyncRedisRateBudget
 from ._core import BudgetStats, OnRedisDown
 from ._keys import FleetKeys, hash_tag
-from ._rotation import FleetKeyWatcher
-from ._rotation_sync import SyncFleetKeyWatcher
+from ._rotation import FleetKeyWatcher, WatchedKey
+from ._rotation_sync import SyncFleetKeyWatcher, SyncWatchedKey
 from ._sync import RedisRateBudget
 from ._watch import FleetKeyStats, RotationInFlightError
 
@@ -33,5 +33,7 @@ __all__ = [
     "RedisRateBudget",
     "RotationInFlightError",
     "SyncFleetKeyWatcher",
+    "SyncWatchedKey",
+    "WatchedKey",
     "hash_tag",
 ]

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
+import attrs
 
 from ..credentials import Secret
 from ..errors import ConfigurationError
@@ -48,6 +49,24 @@ from ._watch import (
 __all__ = ["FleetKeyWatcher"]
 
 KeyProvider = Callable[[], "str | Secret | Awaitable[str | Secret]"]
+
+
+@attrs.frozen(slots=True)
+class WatchedKey:
+    """A watcher's key as an ``api_key`` provider for :class:`authmatech.AsyncClient`: calling
+    it returns the key in use; the client calls :meth:`unauthorized` when a request with it
+    was answered 401, before it reads the key again."""
+
+    _current: Callable[[], Awaitable[Secret]]
+    _unauthorized: Callable[[], Awaitable[None]]
+
+    async def __call__(self) -> Secret:
+        """The key in use."""
+        return await self._current()
+
+    async def unauthorized(self) -> None:
+        """Look at Redis and re-read the secret store now (once)."""
+        await self._unauthorized()
 
 
 class FleetKeyWatcher(WatcherFace):
@@ -104,9 +123,14 @@ class FleetKeyWatcher(WatcherFace):
         self._provider = provider
         self._refresh = anyio.Lock()
 
-    async def api_key(self) -> Secret:
-        """The client's ``api_key`` provider: the key in use, after a look at Redis when one
-        is due."""
+    @property
+    def api_key(self) -> WatchedKey:
+        """The client's ``api_key`` provider: ``await watcher.api_key()`` is the key in use,
+        after a look at Redis when one is due; a 401 makes the client call its
+        ``unauthorized()``."""
+        return WatchedKey(self._current, self.unauthorized)
+
+    async def _current(self) -> Secret:
         core = self._core
         if core.due():
             async with self._refresh:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from .._fork import ProcessLock
 from ..credentials import Secret
 from ..errors import ConfigurationError
@@ -31,6 +33,24 @@ from ._watch import (
 )
 
 __all__ = ["SyncFleetKeyWatcher"]
+
+
+@attrs.frozen(slots=True)
+class SyncWatchedKey:
+    """A watcher's key as an ``api_key`` provider for :class:`authmatech.Client`: calling it
+    returns the key in use; the client calls :meth:`unauthorized` when a request with it was
+    answered 401, before it reads the key again."""
+
+    _current: Callable[[], Secret]
+    _unauthorized: Callable[[], None]
+
+    def __call__(self) -> Secret:
+        """The key in use."""
+        return self._current()
+
+    def unauthorized(self) -> None:
+        """Look at Redis and re-read the secret store now (once)."""
+        self._unauthorized()
 
 
 class SyncFleetKeyWatcher(WatcherFace):
@@ -101,9 +121,14 @@ class SyncFleetKeyWatcher(WatcherFace):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def api_key(self) -> Secret:
-        """The client's ``api_key`` provider: the key in use, after a look at Redis when one
-        is due (one thread looks; the others wait for it)."""
+    @property
+    def api_key(self) -> SyncWatchedKey:
+        """The client's ``api_key`` provider: ``watcher.api_key()`` is the key in use, after
+        a look at Redis when one is due (one thread looks; the others wait for it); a 401
+        makes the client call its ``unauthorized()``."""
+        return SyncWatchedKey(self._current, self.unauthorized)
+
+    def _current(self) -> Secret:
         core = self._core
         if core.due():
             with self._refresh.get():
