@@ -31,6 +31,7 @@ import attrs
 
 from .._budget import RateBudget
 from .._fork import ProcessLock
+from .._repr import tolerant_repr
 from ..errors import ConfigurationError
 from ._breaker import CircuitBreaker
 from ._keys import FleetKeys
@@ -373,6 +374,7 @@ class FleetBudgetCore:
         self.breaker = CircuitBreaker(self.breaker.threshold, self.breaker.probe_every, self.clock)
 
 
+@tolerant_repr
 class RedisBudgetBase:
     """The options and the read-only face that both flavours share; each adds its Redis
     client check (:meth:`_accept`) and its ``acquire`` / ``penalize``."""

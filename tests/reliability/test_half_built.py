@@ -13,6 +13,7 @@ import pytest
 
 import authmatech
 from authmatech import Credentials, RateBudget, Secret, core
+from authmatech.fleet import AsyncRedisRateBudget, RedisRateBudget
 
 BAD_KEY = "ak_1 2"
 KINDS = (
@@ -25,6 +26,8 @@ KINDS = (
     core.Call,
     core.HttpRequest,
     core.HttpResponse,
+    RedisRateBudget,
+    AsyncRedisRateBudget,
 )
 BAD: dict[str, Callable[[], Any]] = {
     "Client": lambda: authmatech.Client(client_id="cl_1", api_key=BAD_KEY),
@@ -35,6 +38,7 @@ BAD: dict[str, Callable[[], Any]] = {
     "ClientConfig": lambda: core.ClientConfig(base_url="ftp://x"),
     "Call": lambda: core.Call(operation=None),  # type: ignore[arg-type]
     "HttpResponse": lambda: core.HttpResponse("200", {}, b""),  # type: ignore[arg-type]
+    "RedisRateBudget": lambda: RedisRateBudget("redis://127.0.0.1:1", client_id="c", limit=0),
 }
 
 
