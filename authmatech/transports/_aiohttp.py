@@ -136,6 +136,11 @@ class AiohttpTransport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         limit: int | None = None,
     ) -> None:
+        if session is not None and limit is not None:
+            raise ConfigurationError(
+                "limit configures the session this transport creates; "
+                "set it on the session you pass instead"
+            )
         if session is not None and not isinstance(session, aiohttp.ClientSession):
             raise ConfigurationError(
                 f"session must be an aiohttp.ClientSession, not {type(session).__name__}"
@@ -147,11 +152,6 @@ class AiohttpTransport:
             raise ConfigurationError(
                 f"limit (the most connections the session opens) must be an int of 0 or more "
                 f"(0: no limit), not {shown}"
-            )
-        if session is not None and limit is not None:
-            raise ConfigurationError(
-                "limit configures the session this transport creates; "
-                "set it on the session you pass instead"
             )
         self._max_response_bytes = check_max_response_bytes(max_response_bytes)
         self._given = session
