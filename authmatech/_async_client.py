@@ -217,14 +217,14 @@ class AsyncClient(BaseClient[AsyncTransport, Callable[[float], Awaitable[object]
         provider = self._keys.provider
         if provider is None:
             return self._keys.static()
-        started = self._clock.monotonic()
         if rejected:
             unauthorized = getattr(provider, "unauthorized", None)
             told = unauthorized() if callable(unauthorized) else None
             if inspect.isawaitable(told):
+                started = self._clock.monotonic()
                 with anyio.move_on_after(max(0.0, remaining)):
                     await told
-            remaining -= self._clock.monotonic() - started
+                remaining -= self._clock.monotonic() - started
         value = provider()
         if inspect.isawaitable(value):
             with anyio.move_on_after(max(0.0, remaining)) as scope:

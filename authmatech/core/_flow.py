@@ -35,7 +35,7 @@ from ._checks import require
 from ._http import HttpRequest, HttpResponse, Timeout, request_id_of
 from ._request import DEFAULT_CONFIG, Call, ClientConfig
 from ._retry import RetryPolicy, retry_delay
-from ._scrub import in_flight, scrub_error, scrub_response
+from ._scrub import InFlight, scrub_error, scrub_response
 
 __all__ = [
     "Authenticate",
@@ -203,7 +203,7 @@ def unchecked_flow(
         request = call.build(credentials, settings.config)
         sent_at = clock.monotonic()
         remaining = deadline - sent_at
-        with in_flight(request.secrets):
+        with InFlight(request.secrets):
             outcome: Answer = yield Send(
                 request, settings.timeout.capped(remaining), attempt, remaining
             )

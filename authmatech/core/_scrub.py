@@ -7,8 +7,8 @@ knows every secret a request carries (:attr:`HttpRequest.secrets`), so it scrubs
 * from the response, before anything parses or logs it (:func:`scrub_response`);
 * from a transport's error (:func:`scrub_error`);
 * from every log record produced *while the request is in flight*, whichever logger produced
-  it: :func:`in_flight` marks the attempt in a :class:`~contextvars.ContextVar` (per thread,
-  per asyncio task, per trio task), and :class:`~authmatech.core.RedactionFilter`, installed on
+  it: :class:`InFlight` marks the attempt in a :class:`~contextvars.ContextVar` (per thread,
+  per asyncio task, per trio task), and :class:`~authmatech.core.InFlightFilter`, installed on
   the loggers of the HTTP libraries, scrubs the records created inside it.
 
 The context variable is the only module-level object here; it is not shared state (each
@@ -18,15 +18,14 @@ thread and task sees its own value), and the filter itself holds nothing.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 
 from .._mask import bounded, redact_secrets, replace_secrets
 from ..credentials import Secret
 from ..errors import AuthmatechError, UnderlyingError
 from ._http import HttpResponse, received
 
-__all__ = ["in_flight", "scrub_error", "scrub_response", "secrets_in_flight"]
+__all__ = ["InFlight", "scrub_error", "scrub_response", "secrets_in_flight"]
 
 _IN_FLIGHT: contextvars.ContextVar[tuple[Secret, ...]] = contextvars.ContextVar(
     "authmatech_in_flight", default=()
@@ -38,15 +37,21 @@ def secrets_in_flight() -> tuple[Secret, ...]:
     return _IN_FLIGHT.get()
 
 
-@contextmanager
-def in_flight(secrets: tuple[Secret, ...]) -> Iterator[None]:
-    """Mark ``secrets`` as in flight in this context, for the log filter."""
-    token = _IN_FLIGHT.set(secrets)
-    try:
-        yield
-    finally:
+class InFlight:
+    """Marks ``secrets`` as in flight in this context while entered, for the log filter (a
+    plain context manager, not a generator one: it is entered once per attempt)."""
+
+    __slots__ = ("_secrets", "_token")
+
+    def __init__(self, secrets: tuple[Secret, ...]) -> None:
+        self._secrets = secrets
+
+    def __enter__(self) -> None:
+        self._token = _IN_FLIGHT.set(self._secrets)
+
+    def __exit__(self, *exc_info: object) -> None:
         try:
-            _IN_FLIGHT.reset(token)
+            _IN_FLIGHT.reset(self._token)
         except ValueError:  # resumed in another context (an embedder's own driver)
             _IN_FLIGHT.set(())
 

@@ -57,16 +57,15 @@ class WatchedKey:
     it returns the key in use; the client calls :meth:`unauthorized` when a request with it
     was answered 401, before it reads the key again."""
 
-    _current: Callable[[], Awaitable[Secret]]
-    _unauthorized: Callable[[], Awaitable[None]]
+    _watcher: FleetKeyWatcher
 
     async def __call__(self) -> Secret:
         """The key in use."""
-        return await self._current()
+        return await self._watcher._current()
 
     async def unauthorized(self) -> None:
         """Look at Redis and re-read the secret store now (once)."""
-        await self._unauthorized()
+        await self._watcher.unauthorized()
 
 
 class FleetKeyWatcher(WatcherFace):
@@ -128,7 +127,7 @@ class FleetKeyWatcher(WatcherFace):
         """The client's ``api_key`` provider: ``await watcher.api_key()`` is the key in use,
         after a look at Redis when one is due; a 401 makes the client call its
         ``unauthorized()``."""
-        return WatchedKey(self._current, self.unauthorized)
+        return WatchedKey(self)
 
     async def _current(self) -> Secret:
         core = self._core

@@ -41,16 +41,15 @@ class SyncWatchedKey:
     returns the key in use; the client calls :meth:`unauthorized` when a request with it was
     answered 401, before it reads the key again."""
 
-    _current: Callable[[], Secret]
-    _unauthorized: Callable[[], None]
+    _watcher: SyncFleetKeyWatcher
 
     def __call__(self) -> Secret:
         """The key in use."""
-        return self._current()
+        return self._watcher._current()
 
     def unauthorized(self) -> None:
         """Look at Redis and re-read the secret store now (once)."""
-        self._unauthorized()
+        self._watcher.unauthorized()
 
 
 class SyncFleetKeyWatcher(WatcherFace):
@@ -126,7 +125,7 @@ class SyncFleetKeyWatcher(WatcherFace):
         """The client's ``api_key`` provider: ``watcher.api_key()`` is the key in use, after
         a look at Redis when one is due (one thread looks; the others wait for it); a 401
         makes the client call its ``unauthorized()``."""
-        return SyncWatchedKey(self._current, self.unauthorized)
+        return SyncWatchedKey(self)
 
     def _current(self) -> Secret:
         core = self._core
