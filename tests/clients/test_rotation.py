@@ -212,7 +212,17 @@ def test_a_sync_client_refuses_an_async_callback_or_provider_up_front() -> None:
     async def provider() -> str:
         return API_KEY
 
-    for options in ({"on_api_key_rotated": persist}, {"api_key": provider}):
+    class Provider:
+        """An async provider object (a fleet watcher's ``api_key`` is one)."""
+
+        async def __call__(self) -> str:
+            return API_KEY
+
+    for options in (
+        {"on_api_key_rotated": persist},
+        {"api_key": provider},
+        {"api_key": Provider()},
+    ):
         with pytest.raises(authmatech.ConfigurationError) as info:
             make_sync(Script(), **options)
         assert "async function" in str(info.value)
