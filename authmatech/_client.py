@@ -103,9 +103,9 @@ class Client(BaseClient[SyncTransport, Callable[[float], object]]):
         from .transports import HttpxTransport
 
         for name, value in (("on_api_key_rotated", on_api_key_rotated), ("api_key", api_key)):
-            if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
-                getattr(value, "__call__", None)  # an object with an async __call__
-            ):
+            if inspect.iscoroutinefunction(value) or (
+                callable(value) and inspect.iscoroutinefunction(type(value).__call__)
+            ):  # an async def, or an object with an async __call__
                 raise ConfigurationError(
                     f"{name} is an async function, which the sync Client cannot await; pass a "
                     "plain function (or use AsyncClient)"
